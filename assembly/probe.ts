@@ -1,0 +1,26 @@
+import { madd } from "./_simd";
+// Register-only multiply-add probe: the machine's Wasm SIMD peak, measured by the benchmarks.
+// out: [4] f32 (keeps the result alive). Each unit of [start, end) runs `iters` iterations of
+// 16 independent f32x4 multiply-adds (128 FLOP per iteration). a, b: values passed in so that
+// Binaryen cannot fold them.
+export function probe_peak(a: f32, b: f32, iters: i32, out: usize, start: i32, end: i32): void {
+  const va = f32x4.splat(a);
+  const vb = f32x4.splat(b);
+  for (let u = start; u < end; u++) {
+    let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    let c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+    for (let i = 0; i < iters; i++) {
+      c0 = madd(va, c0, vb); c1 = madd(va, c1, vb); c2 = madd(va, c2, vb); c3 = madd(va, c3, vb);
+      c4 = madd(va, c4, vb); c5 = madd(va, c5, vb); c6 = madd(va, c6, vb); c7 = madd(va, c7, vb);
+      c8 = madd(va, c8, vb); c9 = madd(va, c9, vb); c10 = madd(va, c10, vb); c11 = madd(va, c11, vb);
+      c12 = madd(va, c12, vb); c13 = madd(va, c13, vb); c14 = madd(va, c14, vb); c15 = madd(va, c15, vb);
+    }
+    const s = f32x4.add(
+      f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7))),
+      f32x4.add(f32x4.add(f32x4.add(c8, c9), f32x4.add(c10, c11)), f32x4.add(f32x4.add(c12, c13), f32x4.add(c14, c15))),
+    );
+    v128.store(out, f32x4.add(v128.load(out), s));
+  }
+}
+
+

@@ -1,0 +1,15 @@
+/**
+ * cnnzoo: classic CNN image classifiers, trainable and runnable anywhere JavaScript runs, on
+ * AssemblyScript kernels compiled to WebAssembly SIMD and shared across worker threads.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "./mod.ts";
+ * const report = await cnn.init({ threads: 1 });
+ * console.log(report.backend, report.simd, report.threads);
+ * await cnn.shutdown();
+ * ```
+ * @module
+ */
+export { createRuntime, init, Runtime, runtime, shutdown } from "./runtime/mod.ts";
+export type { BackendKind, InitOptions, InitReport, ModuleSource, RunOptions } from "./runtime/mod.ts";

@@ -1,0 +1,18 @@
+/**
+ * The reference kernels, keyed by the same names as the Wasm exports. Each takes the heap first,
+ * then exactly the Wasm kernel's arguments.
+ * @module
+ */
+import type { Heap } from "../heap.ts";
+import * as elementwise from "./elementwise.ts";
+import * as probe from "./probe.ts";
+
+/** A reference kernel: the heap, then the Wasm kernel's arguments. */
+// deno-lint-ignore no-explicit-any
+export type RefKernel = (h: Heap, ...args: any[]) => void;
+
+/** Every reference kernel by export name. */
+export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
+  ...elementwise,
+  ...probe,
+};

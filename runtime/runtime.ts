@@ -1,0 +1,280 @@
+/**
+ * The runtime: one heap, the kernel module chosen for this host, and (where the host allows) a worker
+ * pool. Backends: `"ref"` runs the TypeScript reference kernels, `"wasm"` one Wasm thread, `"wasm-mt"`
+ * the Wasm kernels on a pool of workers sharing the memory.
+ * @module
+ */
+import { WASM_BASE64 } from "./_wasm/kernels.generated.ts";
+import { rangeError, typeError } from "./errors.ts";
+import { Heap } from "./heap.ts";
+import { kernelNames, MAX_THREADS, WorkerPool } from "./pool.ts";
+import { REF_KERNELS } from "./ref/mod.ts";
+
+/** Which kernels run the math. */
+export type BackendKind = "ref" | "wasm" | "wasm-mt";
+
+/** A kernel module given by the host instead of the embedded bytes. */
+export type ModuleSource = WebAssembly.Module | BufferSource | URL | Response | Promise<Response>;
+
+/** Options of {@linkcode createRuntime}. */
+export interface InitOptions {
+  /** Threads to use including the calling one (default: the host's core count, at most 8). */
+  threads?: number;
+  /**
+   * A kernel module to use instead of the embedded bytes: required on hosts that refuse to compile
+   * Wasm from bytes (Cloudflare workerd). Give the variant matching the memory: a `cnnzoo_mt*.wasm`
+   * module is used with threads, `cnnzoo_simd*.wasm` without.
+   */
+  module?: ModuleSource;
+  /** Force a backend (default: "wasm-mt" when threads > 1 and possible, else "wasm"). */
+  backend?: BackendKind;
+  /** Memory cap in bytes (default 4 GiB, the wasm32 limit). */
+  capBytes?: number;
+  /** Minimum estimated cost (FLOPs or element operations) before a call is split across threads. */
+  parallelMinCost?: number;
+}
+
+/** What {@linkcode createRuntime} found and chose. */
+export interface InitReport {
+  backend: BackendKind;
+  simd: boolean;
+  relaxedSimd: boolean;
+  threads: number;
+  sharedMemory: boolean;
+  /** Why fewer threads (or the reference backend) than asked for are in use. */
+  fallbackReason?: string;
+}
+
+/** How a call is split: work units, cost estimate, and scratch bytes each thread needs. */
+export interface RunOptions {
+  /** The kernel's work units: it is called on slices [start, end) of [0, units). */
+  units: number;
+  /** Estimated operations; small calls stay on one thread. Default: `units`. */
+  cost?: number;
+  /** Scratch bytes each thread needs (passed as the kernel's last argument). */
+  scratchBytes?: number;
+}
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+async function toModule(src: ModuleSource): Promise<WebAssembly.Module> {
+  if (src instanceof WebAssembly.Module) return src;
+  let s: unknown = await src;
+  if (s instanceof URL) s = await fetch(s);
+  if (s instanceof Response) {
+    if (!s.ok) throw typeError("load kernel module", `fetch answered ${s.status} ${s.statusText}`);
+    s = await s.arrayBuffer();
+  }
+  if (s instanceof ArrayBuffer || ArrayBuffer.isView(s)) return await WebAssembly.compile(s as BufferSource);
+  throw typeError("load kernel module", "module must be a WebAssembly.Module, bytes, a URL or a Response");
+}
+
+function defaultThreads(): number {
+  const n = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(8, n));
+}
+
+function threadsUnavailable(): string | undefined {
+  if (typeof SharedArrayBuffer === "undefined") {
+    return "SharedArrayBuffer is unavailable (in a browser: serve the page with COOP/COEP headers)";
+  }
+  if (typeof Worker === "undefined") return "Worker is unavailable on this host";
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated === false) return "the page is not cross-origin isolated (COOP/COEP headers)";
+  return undefined;
+}
+
+/**
+ * A live runtime. Most code uses the default one from `init()`; tests create several to compare
+ * backends.
+ */
+export class Runtime {
+  /** The memory every tensor lives in. */
+  readonly heap: Heap;
+  /** What was found and chosen. */
+  readonly report: InitReport;
+  readonly #fns: Record<string, (...a: number[]) => void>;
+  readonly #pool: WorkerPool | undefined;
+  readonly #parallelMinCost: number;
+  #scratch: number[] = [];
+  #scratchBytes = 0;
+  #closed = false;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    heap: Heap,
+    report: InitReport,
+    fns: Record<string, (...a: number[]) => void>,
+    pool: WorkerPool | undefined,
+    parallelMinCost: number,
+  ) {
+    this.heap = heap;
+    this.report = report;
+    this.#fns = fns;
+    this.#pool = pool;
+    this.#parallelMinCost = parallelMinCost;
+  }
+
+  /** Number of threads calls may use. */
+  get threads(): number {
+    return this.report.threads;
+  }
+
+  /** True if `name` is a kernel of this runtime. */
+  has(name: string): boolean {
+    return name in this.#fns;
+  }
+
+  #ensureScratch(bytes: number): void {
+    if (bytes <= this.#scratchBytes) return;
+    for (const p of this.#scratch) this.heap.free(p);
+    this.#scratch = [];
+    this.#scratchBytes = 0;
+    const size = Math.ceil(bytes / 65536) * 65536;
+    for (let t = 0; t < this.threads; t++) {
+      const p = this.heap.alloc(size);
+      this.#scratch.push(p);
+      this.#pool?.setScratch(t, p);
+    }
+    this.#scratchBytes = size;
+  }
+
+  /**
+   * Runs `kernel(...args, start, end, scratch)` over the work units [0, units), split across threads
+   * when the cost pays for it. Calls are serialized: concurrent callers queue.
+   */
+  run(kernel: string, args: readonly number[], options: RunOptions): Promise<void> {
+    const p = this.#queue.then(() => this.#run(kernel, args, options));
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  async #run(kernel: string, args: readonly number[], options: RunOptions): Promise<void> {
+    if (this.#closed) throw rangeError(`run ${kernel}`, "the runtime is closed");
+    const fn = this.#fns[kernel];
+    if (fn === undefined) {
+      throw rangeError("run kernel", `'${kernel}' is not a kernel of backend ${this.report.backend}`);
+    }
+    const units = options.units;
+    if (!Number.isInteger(units) || units < 0) {
+      throw rangeError(`run ${kernel}`, `units must be an integer >= 0, got ${units}`);
+    }
+    if (units === 0) return;
+    if (options.scratchBytes) this.#ensureScratch(options.scratchBytes);
+    const cost = options.cost ?? units;
+    let n = 1;
+    if (this.#pool !== undefined) {
+      n = Math.min(this.threads, units, Math.max(1, Math.floor(cost / this.#parallelMinCost)));
+    }
+    if (n <= 1 || this.#pool === undefined) {
+      fn(...args, 0, units, this.#scratch[0] ?? 0);
+      return;
+    }
+    await this.#pool.run(kernel, args, units, n);
+  }
+
+  /** Ends worker threads. Pending calls finish first. */
+  async close(): Promise<void> {
+    await this.#queue;
+    this.#closed = true;
+    this.#pool?.close();
+  }
+}
+
+/**
+ * Creates a runtime: picks the kernel variant this host supports, the memory kind and the threads.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime } from "./runtime.ts";
+ * const rt = await createRuntime({ threads: 1 });
+ * console.log(rt.report.backend); // "wasm"
+ * await rt.close();
+ * ```
+ */
+export async function createRuntime(options: InitOptions = {}): Promise<Runtime> {
+  const asked = options.threads ?? defaultThreads();
+  if (!Number.isInteger(asked) || asked < 1 || asked > MAX_THREADS) {
+    throw rangeError("initialize runtime", `threads must be an integer in [1, ${MAX_THREADS}], got ${asked}`);
+  }
+  const parallelMinCost = options.parallelMinCost ?? 2e5;
+  const backend = options.backend;
+  if (backend !== undefined && !["ref", "wasm", "wasm-mt"].includes(backend)) {
+    throw rangeError(
+      "initialize runtime",
+      `backend must be "ref", "wasm" or "wasm-mt", got ${JSON.stringify(backend)}`,
+    );
+  }
+  const simdBytes = decodeBase64(WASM_BASE64.simd);
+  const relaxedBytes = decodeBase64(WASM_BASE64.simd_relaxed);
+  const simd = WebAssembly.validate(simdBytes);
+  const relaxedSimd = simd && WebAssembly.validate(relaxedBytes);
+  let fallbackReason: string | undefined;
+  if (backend === "ref" || (!simd && options.module === undefined)) {
+    if (backend !== "ref") fallbackReason = "this host has no Wasm SIMD; using the reference kernels";
+    const heap = new Heap({ capBytes: options.capBytes });
+    const report: InitReport = { backend: "ref", simd, relaxedSimd, threads: 1, sharedMemory: false };
+    if (fallbackReason) report.fallbackReason = fallbackReason;
+    const fns: Record<string, (...a: number[]) => void> = {};
+    for (const [name, k] of Object.entries(REF_KERNELS)) fns[name] = (...a: number[]) => k(heap, ...a);
+    return new Runtime(heap, report, fns, undefined, parallelMinCost);
+  }
+  let wantThreads = backend === "wasm" ? 1 : asked;
+  if (backend === "wasm-mt" && asked < 2) wantThreads = 2;
+  if (wantThreads > 1) {
+    const why = threadsUnavailable();
+    if (why !== undefined) {
+      if (backend === "wasm-mt") throw rangeError("use backend wasm-mt", why);
+      fallbackReason = why;
+      wantThreads = 1;
+    }
+  }
+  const shared = wantThreads > 1;
+  const heap = new Heap({ shared, capBytes: options.capBytes });
+  let module: WebAssembly.Module;
+  if (options.module !== undefined) {
+    module = await toModule(options.module);
+  } else {
+    const name = (shared ? "mt" : "simd") + (relaxedSimd ? "_relaxed" : "");
+    module = await WebAssembly.compile(decodeBase64(WASM_BASE64[name]));
+  }
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory } });
+  } catch (err) {
+    throw typeError(
+      "instantiate kernel module",
+      `${
+        (err as Error).message
+      } (a cnnzoo_mt*.wasm module needs threads > 1, cnnzoo_simd*.wasm needs threads: 1)`,
+    );
+  }
+  const fns: Record<string, (...a: number[]) => void> = {};
+  for (const name of kernelNames(module)) {
+    fns[name] = (instance.exports as Record<string, (...a: number[]) => void>)[name];
+  }
+  let pool: WorkerPool | undefined;
+  if (shared) {
+    try {
+      pool = await WorkerPool.create({ module, memory: heap.memory, threads: wantThreads }, instance);
+    } catch (err) {
+      if (backend === "wasm-mt") throw err;
+      fallbackReason = `workers failed to start: ${(err as Error).message}`;
+      wantThreads = 1;
+    }
+  }
+  const report: InitReport = {
+    backend: pool ? "wasm-mt" : "wasm",
+    simd,
+    relaxedSimd,
+    threads: pool ? wantThreads : 1,
+    sharedMemory: shared,
+  };
+  if (fallbackReason !== undefined) report.fallbackReason = fallbackReason;
+  return new Runtime(heap, report, fns, pool, parallelMinCost);
+}
