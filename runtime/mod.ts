@@ -18,6 +18,7 @@ export type { BackendKind, InitOptions, InitReport, ModuleSource, RunOptions } f
 export { Heap, type HeapOptions, MAX_BYTES } from "./heap.ts";
 export { rangeError, typeError } from "./errors.ts";
 export { REF_KERNELS, type RefKernel } from "./ref/mod.ts";
+export * as kernels from "./kernels/mod.ts";
 
 let current: Runtime | undefined;
 
