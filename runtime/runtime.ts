@@ -149,9 +149,30 @@ export class Runtime {
    * when the cost pays for it. Calls are serialized: concurrent callers queue.
    */
   run(kernel: string, args: readonly number[], options: RunOptions): Promise<void> {
-    const p = this.#queue.then(() => this.#run(kernel, args, options));
-    this.#queue = p.catch(() => {});
+    return this.enqueue(() => this.#run(kernel, args, options));
+  }
+
+  /**
+   * Runs a kernel now, bypassing the queue. Launchers use this; call it only from inside
+   * {@linkcode Runtime.enqueue} (or when nothing else is queued), or kernels run out of order.
+   */
+  exec(kernel: string, args: readonly number[], options: RunOptions): Promise<void> {
+    return this.#run(kernel, args, options);
+  }
+
+  /**
+   * Runs `fn` after every call queued before it (kernels, host reads and writes, frees), so host code
+   * sees memory in program order.
+   */
+  enqueue<T>(fn: () => T | Promise<T>): Promise<T> {
+    const p = this.#queue.then(fn);
+    this.#queue = p.then(() => {}, () => {});
     return p;
+  }
+
+  /** Resolves when everything queued so far has run. */
+  sync(): Promise<void> {
+    return this.#queue;
   }
 
   async #run(kernel: string, args: readonly number[], options: RunOptions): Promise<void> {
