@@ -13,3 +13,21 @@
  */
 export { createRuntime, init, Runtime, runtime, shutdown } from "./runtime/mod.ts";
 export type { BackendKind, InitOptions, InitReport, ModuleSource, RunOptions } from "./runtime/mod.ts";
+export {
+  backward,
+  defaultGenerator,
+  type DType,
+  full,
+  Generator,
+  isGradEnabled,
+  manualSeed,
+  noGrad,
+  ops,
+  Tensor,
+  tensor,
+  type TensorData,
+  tidy,
+  zeros,
+} from "./tensor/mod.ts";
+export * as nn from "./layers/mod.ts";
+export * as optim from "./optim/mod.ts";

@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./elementwise.ts";
+export * from "./_pending.ts";

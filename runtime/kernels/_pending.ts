@@ -1,0 +1,367 @@
+/**
+ * Placeholders with the exact launcher signatures of kernels being written on other branches; each
+ * throws until its real launcher is merged (and this file shrinks). Lets the tensor tier type-check now.
+ * @module
+ */
+import type { Runtime } from "../runtime.ts";
+
+function pending(name: string): never {
+  throw new Error(`Cannot run ${name}: this kernel is not merged yet`);
+}
+
+/** Arguments of {@linkcode gemm}. */
+export interface GemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  a: number;
+  b: number;
+  c: number;
+  transA?: boolean;
+  transB?: boolean;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  accumulate?: boolean;
+}
+/** C (+)= op(A) op(B). */
+export function gemm(_rt: Runtime, _args: GemmArgs): Promise<void> {
+  return pending("gemm");
+}
+/** Geometry of a convolution. */
+export interface Conv2dGeometry {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  outH: number;
+  outW: number;
+}
+/** Convolution forward. */
+export function conv2dForward(
+  _rt: Runtime,
+  _g: Conv2dGeometry,
+  _b: { x: number; w: number; bias: number; y: number; relu?: boolean },
+): Promise<void> {
+  return pending("conv2dForward");
+}
+/** Convolution input gradient. */
+export function conv2dBackwardInput(
+  _rt: Runtime,
+  _g: Conv2dGeometry,
+  _b: { dy: number; w: number; dx: number },
+): Promise<void> {
+  return pending("conv2dBackwardInput");
+}
+/** Convolution weight gradient. */
+export function conv2dBackwardWeight(
+  _rt: Runtime,
+  _g: Conv2dGeometry,
+  _b: { dy: number; x: number; dw: number; dbias: number },
+): Promise<void> {
+  return pending("conv2dBackwardWeight");
+}
+/** Pooling geometry. */
+export interface Pool2dGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+  outH: number;
+  outW: number;
+}
+type AvgO = { countIncludePad: boolean; divisorOverride?: number };
+type AdaptiveG = { n: number; c: number; h: number; w: number; outH: number; outW: number };
+/** Max pooling. */
+export function maxPool2dForward(
+  _rt: Runtime,
+  _g: Pool2dGeometry,
+  _b: { x: number; y: number; indices: number },
+): Promise<void> {
+  return pending("maxPool2dForward");
+}
+/** Max pooling backward. */
+export function maxPool2dBackward(
+  _rt: Runtime,
+  _g: Pool2dGeometry,
+  _b: { dy: number; indices: number; dx: number },
+): Promise<void> {
+  return pending("maxPool2dBackward");
+}
+/** Average pooling. */
+export function avgPool2dForward(
+  _rt: Runtime,
+  _g: Pool2dGeometry,
+  _b: { x: number; y: number },
+  _o: AvgO,
+): Promise<void> {
+  return pending("avgPool2dForward");
+}
+/** Average pooling backward. */
+export function avgPool2dBackward(
+  _rt: Runtime,
+  _g: Pool2dGeometry,
+  _b: { dy: number; dx: number },
+  _o: AvgO,
+): Promise<void> {
+  return pending("avgPool2dBackward");
+}
+/** Adaptive average pooling. */
+export function adaptiveAvgPool2dForward(
+  _rt: Runtime,
+  _g: AdaptiveG,
+  _b: { x: number; y: number },
+): Promise<void> {
+  return pending("adaptiveAvgPool2dForward");
+}
+/** Adaptive average pooling backward. */
+export function adaptiveAvgPool2dBackward(
+  _rt: Runtime,
+  _g: AdaptiveG,
+  _b: { dy: number; dx: number },
+): Promise<void> {
+  return pending("adaptiveAvgPool2dBackward");
+}
+/** BN geometry. */
+export interface BatchNormGeometry {
+  n: number;
+  c: number;
+  hw: number;
+}
+/** BN training forward. */
+export function batchNormTrainForward(
+  _rt: Runtime,
+  _g: BatchNormGeometry,
+  _b: {
+    x: number;
+    y: number;
+    gamma: number;
+    beta: number;
+    mean: number;
+    invstd: number;
+    runningMean: number;
+    runningVar: number;
+  },
+  _o: { momentum: number; eps: number },
+): Promise<void> {
+  return pending("batchNormTrainForward");
+}
+/** BN eval forward. */
+export function batchNormEvalForward(
+  _rt: Runtime,
+  _g: BatchNormGeometry,
+  _b: { x: number; y: number; gamma: number; beta: number; runningMean: number; runningVar: number },
+  _o: { eps: number },
+): Promise<void> {
+  return pending("batchNormEvalForward");
+}
+/** BN backward. */
+export function batchNormBackward(
+  _rt: Runtime,
+  _g: BatchNormGeometry,
+  _b: {
+    x: number;
+    dy: number;
+    gamma: number;
+    mean: number;
+    invstd: number;
+    dx: number;
+    dgamma: number;
+    dbeta: number;
+  },
+): Promise<void> {
+  return pending("batchNormBackward");
+}
+/** BN eval backward. */
+export function batchNormEvalBackward(
+  _rt: Runtime,
+  _g: BatchNormGeometry,
+  _b: {
+    x: number;
+    dy: number;
+    gamma: number;
+    runningMean: number;
+    runningVar: number;
+    dx: number;
+    dgamma: number;
+    dbeta: number;
+  },
+  _o: { eps: number },
+): Promise<void> {
+  return pending("batchNormEvalBackward");
+}
+/** LRN geometry. */
+export interface LrnGeometry {
+  n: number;
+  c: number;
+  hw: number;
+}
+type LrnO = { size: number; alpha: number; beta: number; k: number };
+/** LRN forward. */
+export function lrnForward(
+  _rt: Runtime,
+  _g: LrnGeometry,
+  _b: { x: number; y: number; scale: number },
+  _o: LrnO,
+): Promise<void> {
+  return pending("lrnForward");
+}
+/** LRN backward. */
+export function lrnBackward(
+  _rt: Runtime,
+  _g: LrnGeometry,
+  _b: { x: number; y: number; scale: number; dy: number; dx: number },
+  _o: LrnO,
+): Promise<void> {
+  return pending("lrnBackward");
+}
+/** fill */
+export function fill(_rt: Runtime, _b: { y: number; len: number; value: number }): Promise<void> {
+  return pending("fill");
+}
+/** scale */
+export function scale(_rt: Runtime, _b: { x: number; y: number; len: number; alpha: number }): Promise<void> {
+  return pending("scale");
+}
+/** axpy */
+export function axpy(_rt: Runtime, _b: { x: number; y: number; len: number; alpha: number }): Promise<void> {
+  return pending("axpy");
+}
+/** addScaled */
+export function addScaled(
+  _rt: Runtime,
+  _b: { a: number; b: number; y: number; len: number; alpha: number; beta: number },
+): Promise<void> {
+  return pending("addScaled");
+}
+/** mul */
+export function mul(_rt: Runtime, _b: { a: number; b: number; y: number; len: number }): Promise<void> {
+  return pending("mul");
+}
+/** biasAdd */
+export function biasAdd(
+  _rt: Runtime,
+  _b: { y: number; bias: number; outer: number; channels: number; inner: number },
+): Promise<void> {
+  return pending("biasAdd");
+}
+/** sumToChannels */
+export function sumToChannels(
+  _rt: Runtime,
+  _b: { x: number; y: number; outer: number; channels: number; inner: number; accumulate: boolean },
+): Promise<void> {
+  return pending("sumToChannels");
+}
+/** copyStrided */
+export function copyStrided(
+  _rt: Runtime,
+  _b: {
+    src: number;
+    srcStride: number;
+    dst: number;
+    dstStride: number;
+    rows: number;
+    cols: number;
+    accumulate?: boolean;
+  },
+): Promise<void> {
+  return pending("copyStrided");
+}
+/** dropout */
+export function dropoutForward(
+  _rt: Runtime,
+  _b: { x: number; y: number; len: number },
+  _o: { p: number; seed: number },
+): Promise<void> {
+  return pending("dropoutForward");
+}
+/** dropout backward */
+export function dropoutBackward(
+  _rt: Runtime,
+  _b: { dy: number; dx: number; len: number },
+  _o: { p: number; seed: number },
+): Promise<void> {
+  return pending("dropoutBackward");
+}
+/** softmax */
+export function softmaxForward(
+  _rt: Runtime,
+  _b: { x: number; y: number; rows: number; cols: number },
+): Promise<void> {
+  return pending("softmaxForward");
+}
+/** log-softmax */
+export function logSoftmaxForward(
+  _rt: Runtime,
+  _b: { x: number; y: number; rows: number; cols: number },
+): Promise<void> {
+  return pending("logSoftmaxForward");
+}
+/** CE forward */
+export function crossEntropyForward(
+  _rt: Runtime,
+  _b: { logits: number; labels: number; logProbs: number; losses: number; rows: number; cols: number },
+  _o: { smoothing: number },
+): Promise<void> {
+  return pending("crossEntropyForward");
+}
+/** CE backward */
+export function crossEntropyBackward(
+  _rt: Runtime,
+  _b: { logProbs: number; labels: number; dlogits: number; rows: number; cols: number },
+  _o: { smoothing: number; scale: number },
+): Promise<void> {
+  return pending("crossEntropyBackward");
+}
+/** SGD */
+export function sgdStep(
+  _rt: Runtime,
+  _b: { param: number; grad: number; momentumBuf: number; len: number },
+  _o: {
+    lr: number;
+    momentum: number;
+    dampening: number;
+    weightDecay: number;
+    nesterov: boolean;
+    first: boolean;
+  },
+): Promise<void> {
+  return pending("sgdStep");
+}
+/** RMSProp */
+export function rmspropStep(
+  _rt: Runtime,
+  _b: { param: number; grad: number; squareAvg: number; momentumBuf: number; len: number },
+  _o: {
+    lr: number;
+    decay: number;
+    momentum: number;
+    eps: number;
+    weightDecay: number;
+    epsInsideSqrt: boolean;
+  },
+): Promise<void> {
+  return pending("rmspropStep");
+}

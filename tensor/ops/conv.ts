@@ -1,0 +1,137 @@
+/**
+ * 2-D convolution (NCHW) with stride, symmetric or asymmetric padding, dilation and groups.
+ * @module
+ */
+import { kernels as K } from "../../runtime/mod.ts";
+import { rangeError } from "../errors.ts";
+import { needsGrad, record } from "../autograd.ts";
+import type { Tensor } from "../tensor.ts";
+import { convOut, fmt, type Padding, padding4, type Pair, pair } from "../shape.ts";
+import { checkFloat, launch, node, out, runtimeOf, save } from "./_util.ts";
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dOptions {
+  /** Bias of shape [cOut], or null/undefined for none. */
+  bias?: Tensor | null;
+  stride?: Pair;
+  /** One number, [h, w], or [top, bottom, left, right] (asymmetric). */
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+  /** Apply max(., 0) to the output (fused; the gradient accounts for it). */
+  relu?: boolean;
+}
+
+/**
+ * Convolves x [n, cIn, h, w] with weight [cOut, cIn/groups, kh, kw].
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * await cnn.init({ threads: 1 });
+ * const x = cnn.zeros([1, 3, 8, 8]);
+ * const w = cnn.zeros([4, 3, 3, 3]);
+ * console.log(cnn.ops.conv2d(x, w, { padding: 1, stride: 2 }).shape); // [1, 4, 4, 4]
+ * ```
+ */
+export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
+  const action = "run conv2d";
+  checkFloat("conv2d", "input", x, 4);
+  checkFloat("conv2d", "weight", weight, 4);
+  const bias = options.bias ?? null;
+  if (bias) checkFloat("conv2d", "bias", bias, 1);
+  const [strideH, strideW] = pair(options.stride ?? 1, "stride", action);
+  const [dilationH, dilationW] = pair(options.dilation ?? 1, "dilation", action);
+  const [padTop, padBottom, padLeft, padRight] = padding4(options.padding ?? 0, action);
+  const groups = options.groups ?? 1;
+  const [n, cIn, h, w] = x.shape;
+  const [cOut, cPerGroup, kh, kw] = weight.shape;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw rangeError(action, `groups must be an integer >= 1, got ${groups}`);
+  }
+  if (cIn % groups !== 0 || cOut % groups !== 0) {
+    throw rangeError(action, `channels (in ${cIn}, out ${cOut}) are not divisible by groups ${groups}`);
+  }
+  if (cPerGroup * groups !== cIn) {
+    throw rangeError(
+      action,
+      `input has ${cIn} channels but weight ${fmt(weight.shape)} expects ${
+        cPerGroup * groups
+      } (groups ${groups})`,
+    );
+  }
+  if (bias && bias.size !== cOut) {
+    throw rangeError(action, `bias has shape ${fmt(bias.shape)}, expected [${cOut}]`);
+  }
+  const outH = convOut(h, kh, strideH, padTop, padBottom, dilationH);
+  const outW = convOut(w, kw, strideW, padLeft, padRight, dilationW);
+  if (outH < 1 || outW < 1) {
+    throw rangeError(
+      action,
+      `input ${
+        fmt(x.shape)
+      } is too small for kernel ${kh}x${kw} (dilation ${dilationH}x${dilationW}, padding ${padTop},${padBottom},${padLeft},${padRight})`,
+    );
+  }
+  const rt = runtimeOf("conv2d", x, weight, bias);
+  const g: K.Conv2dGeometry = {
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padTop,
+    padBottom,
+    padLeft,
+    padRight,
+    dilationH,
+    dilationW,
+    groups,
+    outH,
+    outW,
+  };
+  const relu = options.relu ?? false;
+  const y = out(rt, [n, cOut, outH, outW]);
+  const [px, pw, pb, py] = [x.ptr, weight.ptr, bias ? bias.ptr : 0, y.ptr];
+  launch(rt, [x, weight, bias], [y], () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu }));
+  if (needsGrad(x, weight, bias)) {
+    const s = save(x, weight, relu ? y : null);
+    const inputs = bias ? [x, weight, bias] : [x, weight];
+    record(
+      y,
+      node("conv2d", inputs, (gy) => {
+        let dy = gy;
+        if (relu) {
+          dy = out(rt, gy.shape);
+          const [pg, pd, len] = [gy.ptr, dy.ptr, gy.size];
+          launch(rt, [gy], [dy], () => K.reluBackward(rt, { y: s.ptrs[2], dy: pg, dx: pd, len }));
+        }
+        const pdy = dy.ptr;
+        let dx: Tensor | null = null, dw: Tensor | null = null, db: Tensor | null = null;
+        if (x.requiresGrad) {
+          dx = out(rt, x.shape);
+          const pdx = dx.ptr;
+          launch(rt, [dy], [dx], () => K.conv2dBackwardInput(rt, g, { dy: pdy, w: s.ptrs[1], dx: pdx }));
+        }
+        if (weight.requiresGrad || (bias && bias.requiresGrad)) {
+          dw = out(rt, weight.shape);
+          db = bias ? out(rt, bias.shape) : null;
+          const [pdw, pdb] = [dw.ptr, db ? db.ptr : 0];
+          launch(
+            rt,
+            [dy],
+            db ? [dw, db] : [dw],
+            () => K.conv2dBackwardWeight(rt, g, { dy: pdy, x: s.ptrs[0], dw: pdw, dbias: pdb }),
+          );
+        }
+        if (relu) dy.dispose();
+        return bias ? [dx, dw, db] : [dx, dw];
+      }, s.release),
+    );
+  }
+  return y;
+}
