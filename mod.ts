@@ -31,3 +31,4 @@ export {
 } from "./tensor/mod.ts";
 export * as nn from "./layers/mod.ts";
 export * as optim from "./optim/mod.ts";
+export * as models from "./models/mod.ts";

@@ -45,6 +45,20 @@ export function runtime(): Runtime {
   return current;
 }
 
+/**
+ * Runs `fn` with `rt` as the default runtime (tensors and layers created inside live there), then
+ * restores the previous default. For synchronous functions only.
+ */
+export function withRuntime<T>(rt: Runtime, fn: () => T): T {
+  const prev = current;
+  current = rt;
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
 /** Closes the default runtime (ends its workers), so a process can exit. */
 export async function shutdown(): Promise<void> {
   if (current) await current.close();

@@ -10,8 +10,11 @@ import { Heap } from "./heap.ts";
 import { kernelNames, MAX_THREADS, WorkerPool } from "./pool.ts";
 import { REF_KERNELS } from "./ref/mod.ts";
 
-/** Which kernels run the math. */
-export type BackendKind = "ref" | "wasm" | "wasm-mt";
+/**
+ * Which kernels run the math. "meta" runs none: ops still check shapes and allocate, which is how
+ * `summary()` walks a model without computing it.
+ */
+export type BackendKind = "ref" | "wasm" | "wasm-mt" | "meta";
 
 /** A kernel module given by the host instead of the embedded bytes. */
 export type ModuleSource = WebAssembly.Module | BufferSource | URL | Response | Promise<Response>;
@@ -225,11 +228,27 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   }
   const parallelMinCost = options.parallelMinCost ?? 2e5;
   const backend = options.backend;
-  if (backend !== undefined && !["ref", "wasm", "wasm-mt"].includes(backend)) {
+  if (backend !== undefined && !["ref", "wasm", "wasm-mt", "meta"].includes(backend)) {
     throw rangeError(
       "initialize runtime",
-      `backend must be "ref", "wasm" or "wasm-mt", got ${JSON.stringify(backend)}`,
+      `backend must be "ref", "wasm", "wasm-mt" or "meta", got ${JSON.stringify(backend)}`,
     );
+  }
+  if (backend === "meta") {
+    const heap = new Heap({ capBytes: options.capBytes });
+    const noop = (): void => {};
+    const fns = new Proxy({} as Record<string, (...a: number[]) => void>, {
+      get: () => noop,
+      has: () => true,
+    });
+    const report: InitReport = {
+      backend: "meta",
+      simd: false,
+      relaxedSimd: false,
+      threads: 1,
+      sharedMemory: false,
+    };
+    return new Runtime(heap, report, fns, undefined, parallelMinCost);
   }
   const simdBytes = decodeBase64(WASM_BASE64.simd);
   const relaxedBytes = decodeBase64(WASM_BASE64.simd_relaxed);

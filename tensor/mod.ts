@@ -26,3 +26,5 @@ export { defaultGenerator, Generator, manualSeed } from "./random.ts";
 export * as ops from "./ops/mod.ts";
 export { backward, crossEntropy, weightedSum } from "./ops/mod.ts";
 export { convOut, fmt, type Padding, type Pair, poolOut } from "./shape.ts";
+export { createRuntime, type Runtime, runtime, withRuntime } from "../runtime/mod.ts";
+export { rangeError, typeError } from "./errors.ts";

@@ -1,0 +1,13 @@
+/**
+ * The model zoo: every architecture of the seed, built by name.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * await cnn.init({ threads: 1 });
+ * console.log(cnn.models.list());
+ * ```
+ * @module
+ */
+export { create, entry, list, type ModelEntry, type ModelOptions, register } from "./registry.ts";
+export { type Summary, summary, type SummaryRow } from "./summary.ts";
