@@ -9,5 +9,16 @@
  * ```
  * @module
  */
-export { create, entry, list, type ModelEntry, type ModelOptions, register } from "./registry.ts";
+export {
+  type AuxModel,
+  type AuxOutputs,
+  create,
+  entry,
+  hasAux,
+  list,
+  type ModelEntry,
+  type ModelOptions,
+  register,
+} from "./registry.ts";
+// Each family registers its entries here, one line each.
 export { type Summary, summary, type SummaryRow } from "./summary.ts";

@@ -3,7 +3,7 @@
  * file exports a record of entries; this file only gathers them.
  * @module
  */
-import { rangeError } from "../tensor/mod.ts";
+import { rangeError, type Tensor } from "../tensor/mod.ts";
 import type { Module } from "../layers/mod.ts";
 
 /** Options every model accepts (families add their own). */
@@ -30,6 +30,23 @@ export interface ModelEntry {
   numClasses: number;
   /** Builds the model with the given options (defaults already applied). */
   build(options: ModelOptions): Module;
+}
+
+/** Outputs of a model with auxiliary heads (GoogLeNet, Inception v3) in training. */
+export interface AuxOutputs {
+  logits: Tensor;
+  /** Auxiliary logits, in torchvision's order (GoogLeNet: [aux2, aux1]... see the model's docs). */
+  aux: Tensor[];
+}
+
+/** A model whose training forward also returns auxiliary logits. `forward` returns the main logits only. */
+export interface AuxModel {
+  forwardAux(x: Tensor): AuxOutputs;
+}
+
+/** True if `m` has auxiliary heads that are active (constructed with auxLogits). */
+export function hasAux(m: unknown): m is AuxModel {
+  return typeof (m as { forwardAux?: unknown }).forwardAux === "function";
 }
 
 const REGISTRY = new Map<string, ModelEntry>();
