@@ -32,3 +32,5 @@ export {
 export * as nn from "./layers/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as models from "./models/mod.ts";
+export * as data from "./data/mod.ts";
+export * as train from "./train/mod.ts";

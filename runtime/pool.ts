@@ -36,8 +36,10 @@ function workerMain(): void {
     const ctl = new Int32Array(memory.buffer, control, 16);
     const args = new Float64Array(memory.buffer, control + 64, 24);
     const scratch = new Float64Array(memory.buffer, control + 64 + 24 * 8, 64);
-    self_.postMessage("ready");
+    // Read the call counter before announcing readiness: the pool may start a call the moment it
+    // hears "ready", and a counter read afterwards would miss that call (the worker would hang).
     let seen = Atomics.load(ctl, 0);
+    self_.postMessage("ready");
     for (;;) {
       Atomics.wait(ctl, 0, seen);
       seen = Atomics.load(ctl, 0);

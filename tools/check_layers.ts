@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   models: ["models", "layers", "tensor"],
   data: ["data", "tensor", "runtime"],
   io: ["io", "tensor", "layers", "runtime"],
-  train: ["train", "layers", "tensor", "data", "io", "runtime"],
+  train: ["train", "layers", "tensor", "data", "io", "runtime", "models", "optim"],
 };
 
 const IMPORT_RE = /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;

@@ -1,0 +1,84 @@
+/**
+ * Shared benchmark helpers: timing with warm-up, flag parsing, and one result row format so
+ * `bench/run.ts` can print a table (or JSON with `--json`). Every bench checks results before timing.
+ * @module
+ */
+
+/** One measured case. */
+export interface BenchRow {
+  /** Area and case, e.g. "gemm 256x256x256". */
+  name: string;
+  /** Median milliseconds per call. */
+  ms: number;
+  /** Work per call in floating-point operations (for GFLOP/s), or 0. */
+  flops: number;
+  /** Extra figures, e.g. the ratio to the reference. */
+  note?: string;
+}
+
+/** Command-line flags shared by the benches. */
+export interface BenchFlags {
+  json: boolean;
+  filter: string;
+  runs: number;
+  threads: number;
+}
+
+/** Parses `--json --filter=<s> --runs=<n> --threads=<n>`. */
+export function parseFlags(args: readonly string[]): BenchFlags {
+  const get = (k: string) => args.find((a) => a.startsWith(`--${k}=`))?.split("=")[1];
+  return {
+    json: args.includes("--json"),
+    filter: get("filter") ?? "",
+    runs: Number(get("runs") ?? 7),
+    threads: Number(get("threads") ?? 2),
+  };
+}
+
+/** Median time of `runs` calls of `fn` after one warm-up call, in milliseconds. */
+export async function timeMs(fn: () => Promise<void> | void, runs: number): Promise<number> {
+  await fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+/** GFLOP/s of a row (0 when it has no FLOP count). */
+export function gflops(row: BenchRow): number {
+  return row.flops > 0 ? row.flops / row.ms / 1e6 : 0;
+}
+
+/** Formats rows as an aligned text table. */
+export function formatRows(rows: readonly BenchRow[]): string {
+  const w = Math.max(4, ...rows.map((r) => r.name.length));
+  const lines = [`${"case".padEnd(w)}  ${"ms".padStart(9)}  ${"GFLOP/s".padStart(8)}  note`];
+  for (const r of rows) {
+    const g = gflops(r);
+    lines.push(
+      `${r.name.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${(g ? g.toFixed(1) : "-").padStart(8)}  ${
+        r.note ?? ""
+      }`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Throws when a result differs from its reference by more than `tol` (relative to max |ref|). */
+export function checkClose(got: Float32Array, want: Float32Array, tol: number, what: string): void {
+  if (got.length !== want.length) {
+    throw new Error(`Cannot bench ${what}: length ${got.length} != ${want.length}`);
+  }
+  let scale = 1e-30, err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  if (!(err / scale <= tol)) {
+    throw new Error(`Cannot bench ${what}: result differs from reference (rel ${err / scale})`);
+  }
+}
