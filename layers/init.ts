@@ -16,6 +16,8 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 }
 
 function fill(t: Tensor, f: () => number): void {
+  // A meta runtime (shape/size walks such as summary()) holds no values: skip the draws.
+  if (t.storage.rt.report.backend === "meta") return;
   const d = new Float32Array(t.size);
   for (let i = 0; i < d.length; i++) d[i] = f();
   void t.write(d);
