@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { assertClose } from "../_util/assert_close.ts";
-import { BACKENDS, backend, closeBackends } from "../_util/backends.ts";
+import { backend, BACKENDS, closeBackends } from "../_util/backends.ts";
 import { type FixtureArray, readFixture } from "../_util/fixture.ts";
 import { kernelsReady, MODEL_KERNELS } from "../_util/kernels_ready.ts";
 
