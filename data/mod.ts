@@ -30,3 +30,4 @@ export {
   tenCrop,
 } from "./protocols.ts";
 export { cifarFromBinary, type Idx, mnistFromIdx, parseIdx } from "./formats.ts";
+export { decodeImage, type DecodeOptions, imageSize, sniffFormat } from "./images.ts";
