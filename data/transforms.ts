@@ -9,17 +9,25 @@ import { defaultGenerator, type Generator, rangeError } from "../tensor/mod.ts";
 
 /** A CHW float32 image. */
 export interface Image {
+  /** c x h x w values, channel planes one after another. */
   data: Float32Array;
+  /** Channels. */
   c: number;
+  /** Height. */
   h: number;
+  /** Width. */
   w: number;
 }
 
 /** A crop box in pixels: rows [top, top + h), columns [left, left + w). */
 export interface Box {
+  /** First row. */
   top: number;
+  /** First column. */
   left: number;
+  /** Rows. */
   h: number;
+  /** Columns. */
   w: number;
 }
 
@@ -258,6 +266,7 @@ export function scaleJitter(
 
 /** Eigen-decomposition of the RGB covariance: `eigval` descending, `eigvec` columns are eigenvectors. */
 export interface ColorPca {
+  /** Eigenvalues, largest first. */
   eigval: [number, number, number];
   /** Row-major 3x3; column i is the eigenvector of eigval[i]. */
   eigvec: number[];

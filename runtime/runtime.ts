@@ -39,10 +39,15 @@ export interface InitOptions {
 
 /** What {@linkcode createRuntime} found and chose. */
 export interface InitReport {
+  /** The kernels in use: reference TS, Wasm, Wasm with worker threads, or shape-only (meta). */
   backend: BackendKind;
+  /** The host validates Wasm SIMD. */
   simd: boolean;
+  /** The host validates relaxed SIMD (relaxed_madd). */
   relaxedSimd: boolean;
+  /** Threads calls may use (1 = the calling thread only). */
   threads: number;
+  /** The memory is a SharedArrayBuffer shared with workers. */
   sharedMemory: boolean;
   /** Why fewer threads (or the reference backend) than asked for are in use. */
   fallbackReason?: string;
@@ -110,6 +115,7 @@ export class Runtime {
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
 
+  /** Used by {@linkcode createRuntime}; not meant to be called directly. */
   constructor(
     heap: Heap,
     report: InitReport,
