@@ -4,7 +4,6 @@
  * the Wasm kernels on a pool of workers sharing the memory.
  * @module
  */
-import { WASM_BASE64 } from "./_wasm/kernels.generated.ts";
 import { rangeError, typeError } from "./errors.ts";
 import { Heap } from "./heap.ts";
 import { kernelNames, MAX_THREADS, WorkerPool } from "./pool.ts";
@@ -68,6 +67,22 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+// Feature probes (no kernels needed): a function returning i8x16.splat(0), and one that also applies
+// f32x4.relaxed_madd. Tiny, so a bundle that fetches the .wasm files need not embed the kernels.
+const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0];
+const SPLAT0 = [0x41, 0, 0xfd, 0x0f];
+const SIMD_PROBE = new Uint8Array([...PROBE_HEAD, 0x0a, 8, 1, 6, 0, ...SPLAT0, 0x0b]);
+const RELAXED_PROBE = new Uint8Array([
+  ...PROBE_HEAD,
+  ...[0x0a, 0x13, 1, 0x11, 0, ...SPLAT0, ...SPLAT0, ...SPLAT0, 0xfd, 0x85, 0x02, 0x0b],
+]);
+
+/** The embedded kernel bytes of a variant, loaded on first use (bundles may leave them out). */
+async function embeddedWasm(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  const { WASM_BASE64 } = await import("./_wasm/kernels.generated.ts");
+  return decodeBase64((WASM_BASE64 as Record<string, string>)[name]);
 }
 
 async function toModule(src: ModuleSource): Promise<WebAssembly.Module> {
@@ -297,10 +312,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     };
     return new Runtime(heap, report, fns, undefined, parallelMinCost);
   }
-  const simdBytes = decodeBase64(WASM_BASE64.simd);
-  const relaxedBytes = decodeBase64(WASM_BASE64.simd_relaxed);
-  const simd = WebAssembly.validate(simdBytes);
-  const relaxedSimd = simd && WebAssembly.validate(relaxedBytes);
+  const simd = WebAssembly.validate(SIMD_PROBE);
+  const relaxedSimd = simd && WebAssembly.validate(RELAXED_PROBE);
   let fallbackReason: string | undefined;
   if (backend === "ref" || (!simd && options.module === undefined)) {
     if (backend !== "ref") fallbackReason = "this host has no Wasm SIMD; using the reference kernels";
@@ -328,7 +341,7 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     module = await toModule(options.module);
   } else {
     const name = (shared ? "mt" : "simd") + (relaxedSimd ? "_relaxed" : "");
-    module = await WebAssembly.compile(decodeBase64(WASM_BASE64[name]));
+    module = await WebAssembly.compile(await embeddedWasm(name));
   }
   let instance: WebAssembly.Instance;
   try {
