@@ -23,7 +23,7 @@ import { hsum } from "./_simd";
   return s;
 }
 
-// y[k] = x[k] - logsumexp(x) over one row (y may equal x).
+// y[k] = (x[k] - max) - log(sum_j exp(x[j] - max)) over one row (y may equal x).
 @inline function logSoftmaxRow(x: usize, y: usize, cols: i32): void {
   const m = rowMax(x, cols);
   const vm = f32x4.splat(m);
@@ -32,16 +32,17 @@ import { hsum } from "./_simd";
   for (; i + 4 <= cols; i += 4) acc = f32x4.add(acc, expv(f32x4.sub(v128.load(x + (<usize>i << 2)), vm)));
   let s = hsum(acc);
   for (; i < cols; i++) s += expf1(load<f32>(x + (<usize>i << 2)) - m);
-  const lse = <f32>(<f64>m + logd(<f64>s));
-  const vl = f32x4.splat(lse);
+  // (x - max) - log(sum) keeps the precision of x near the max (x - lse would cancel)
+  const ls = <f32>logd(<f64>s);
+  const vl = f32x4.splat(ls);
   i = 0;
   for (; i + 4 <= cols; i += 4) {
     const o = <usize>i << 2;
-    v128.store(y + o, f32x4.sub(v128.load(x + o), vl));
+    v128.store(y + o, f32x4.sub(f32x4.sub(v128.load(x + o), vm), vl));
   }
   for (; i < cols; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, load<f32>(x + o) - lse);
+    store<f32>(y + o, (load<f32>(x + o) - m) - ls);
   }
 }
 
