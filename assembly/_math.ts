@@ -8,8 +8,11 @@ import { madd } from "./_simd";
 @inline export function expv(x: v128): v128 {
   const lo = f32x4.splat(-87.33654);
   const tiny = f32x4.lt(x, lo);
-  const v = f32x4.min(f32x4.max(x, lo), f32x4.splat(88.3));
-  const n = f32x4.nearest(f32x4.mul(v, f32x4.splat(1.44269504088896341)));
+  // pmax/pmin are single instructions (plain max/min need NaN and -0 fix-ups); NaN passes through
+  const v = f32x4.pmin(f32x4.pmax(x, lo), f32x4.splat(88.3));
+  // round to nearest by adding 1.5 * 2^23: t's low mantissa bits then hold n (two's complement)
+  const t = f32x4.add(f32x4.mul(v, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
   let r = f32x4.sub(v, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -19,7 +22,8 @@ import { madd } from "./_simd";
   p = madd(p, r, f32x4.splat(1.6666665459e-1));
   p = madd(p, r, f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // bits(t) = 0x4b400000 + n; shifting left by 23 drops the 0x4b400000 part, leaving (n + 127) << 23
+  const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return v128.andnot(f32x4.mul(y, pow2), tiny);
 }
 

@@ -7,7 +7,7 @@ import { hsum } from "./_simd";
 @inline function rowMax(p: usize, cols: i32): f32 {
   let m = f32x4.splat(-Infinity);
   let i = 0;
-  for (; i + 4 <= cols; i += 4) m = f32x4.max(m, v128.load(p + (<usize>i << 2)));
+  for (; i + 4 <= cols; i += 4) m = f32x4.pmax(m, v128.load(p + (<usize>i << 2)));
   let s = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
   for (; i < cols; i++) s = max(s, load<f32>(p + (<usize>i << 2)));
   return s;
@@ -54,14 +54,24 @@ export function softmax_forward(x: usize, y: usize, cols: i32, start: i32, end: 
     const m = rowMax(xp, cols);
     const vm = f32x4.splat(m);
     let acc = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
     let i = 0;
+    for (; i + 8 <= cols; i += 8) {
+      const o = <usize>i << 2;
+      const e0 = expv(f32x4.sub(v128.load(xp + o), vm));
+      const e1 = expv(f32x4.sub(v128.load(xp + o + 16), vm));
+      v128.store(yp + o, e0);
+      v128.store(yp + o + 16, e1);
+      acc = f32x4.add(acc, e0);
+      acc1 = f32x4.add(acc1, e1);
+    }
     for (; i + 4 <= cols; i += 4) {
       const o = <usize>i << 2;
       const e = expv(f32x4.sub(v128.load(xp + o), vm));
       v128.store(yp + o, e);
       acc = f32x4.add(acc, e);
     }
-    let s = hsum(acc);
+    let s = hsum(f32x4.add(acc, acc1));
     for (; i < cols; i++) {
       const o = <usize>i << 2;
       const e = expf1(load<f32>(xp + o) - m);
