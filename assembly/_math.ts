@@ -3,13 +3,13 @@ import { madd } from "./_simd";
 
 // exp(x) on four lanes, Cephes-style: x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6
 // polynomial, 2^n built in the exponent bits. About 1 ulp over the normal range. Inputs below
-// ln(FLT_MIN) (including -inf) give 0; inputs above ~88.3 saturate near 2.2e38 (never inf or NaN);
+// ln(FLT_MIN) (including -inf) give 0; inputs above 88.37 saturate at exp(88.37) ~ 2.4e38 (never inf);
 // NaN stays NaN.
 @inline export function expv(x: v128): v128 {
   const lo = f32x4.splat(-87.33654);
   const tiny = f32x4.lt(x, lo);
   // pmax/pmin are single instructions (plain max/min need NaN and -0 fix-ups); NaN passes through
-  const v = f32x4.pmin(f32x4.pmax(x, lo), f32x4.splat(88.3));
+  const v = f32x4.pmin(f32x4.pmax(x, lo), f32x4.splat(88.37));
   // round to nearest by adding 1.5 * 2^23: t's low mantissa bits then hold n (two's complement)
   const t = f32x4.add(f32x4.mul(v, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
   const n = f32x4.sub(t, f32x4.splat(12582912.0));

@@ -67,6 +67,38 @@ forEachBackend("softmax handles extreme inputs: large, -inf, equal", async (rt) 
   for (const b of [x, y, yRef, ly]) b.free();
 });
 
+forEachBackend(
+  "SIMD exp (through log_softmax_backward) is within 2 ulp, 0 far below, saturates far above",
+  async (rt, kind) => {
+    // rows [t, 0] with dy = [0, -1]: dx[0] = 0 - exp(t) * -1 = exp(t) exactly
+    const ts: number[] = [];
+    for (let t = -100; t <= 100; t += 0.0137) ts.push(Math.fround(t));
+    ts.push(-Infinity, -1e30, 1e30, 0, -0, 1e-8);
+    const rows = ts.length;
+    const y = new Buf(rt, ts.flatMap((t) => [t, 0]));
+    const dy = new Buf(rt, ts.flatMap(() => [0, -1]));
+    const dx = new Buf(rt, 2 * rows);
+    await rt.enqueue(() => K.logSoftmaxBackward(rt, { y: y.ptr, dy: dy.ptr, dx: dx.ptr, rows, cols: 2 }));
+    const got = dx.read();
+    for (let i = 0; i < rows; i++) {
+      const t = ts[i], e = got[2 * i], want = Math.exp(t);
+      assert.ok(!Number.isNaN(e), `exp(${t}) is NaN`);
+      if (want < 1.2e-38) assert.ok(e >= 0 && e < 1.2e-38, `exp(${t}) = ${e}, want ~0`);
+      else if (t > 88.37) {
+        // the reference uses Math.exp; the Wasm approximation saturates
+        if (kind !== "ref") assert.ok(e > 2.3e38 && e < 2.5e38, `exp(${t}) = ${e}, want ~2.4e38`);
+      } else {
+        const ulp = 2 ** (Math.floor(Math.log2(want)) - 23);
+        assert.ok(
+          Math.abs(e - want) <= 2 * ulp,
+          `exp(${t}) = ${e}, want ${want} (${Math.abs(e - want) / ulp} ulp)`,
+        );
+      }
+    }
+    for (const b of [y, dy, dx]) b.free();
+  },
+);
+
 forEachBackend("crossEntropy forward/backward match ref, with label smoothing", async (rt) => {
   const r = rng(22);
   for (const [rows, cols] of SHAPES) {
