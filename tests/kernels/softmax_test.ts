@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kernels as K, REF_KERNELS } from "../../runtime/mod.ts";
+import { createRuntime, kernels as K, REF_KERNELS } from "../../runtime/mod.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
@@ -210,6 +210,33 @@ Deno.test("softmax/logSoftmax/crossEntropy reference backward matches finite dif
     grad.set(HEAP.get(dl, n));
     gradcheck(loss, x0, grad, { label: `crossEntropy s=${smoothing}` });
     HEAP.reset();
+  }
+});
+
+Deno.test("the plain-SIMD variant (mul + add instead of relaxed madd) matches ref: softmax, log-softmax, axpy", async () => {
+  const bytes = await Deno.readFile(new URL("../../runtime/_wasm/cnnzoo_simd.wasm", import.meta.url));
+  const rt = await createRuntime({ backend: "wasm", threads: 1, module: bytes });
+  try {
+    const r = rng(24);
+    const [rows, cols] = [5, 101];
+    const n = rows * cols;
+    const x = new Buf(rt, uniform(r, n, -20, 20));
+    for (const k of ["softmax_forward", "log_softmax_forward"]) {
+      const y = new Buf(rt, n), yRef = new Buf(rt, n);
+      await rt.run(k, [x.ptr, y.ptr, cols], { units: rows });
+      REF_KERNELS[k](rt.heap, x.ptr, yRef.ptr, cols, 0, rows);
+      assertClose(y.read(), yRef.read(), { ...TOL, label: `plain ${k}` });
+      y.free();
+      yRef.free();
+    }
+    const y0 = uniform(r, n);
+    const y = new Buf(rt, y0), yRef = new Buf(rt, y0);
+    await rt.run("axpy", [x.ptr, y.ptr, 0.3], { units: n });
+    REF_KERNELS.axpy(rt.heap, x.ptr, yRef.ptr, Math.fround(0.3), 0, n);
+    assertClose(y.read(), yRef.read(), { rtol: 1e-6, atol: 1e-6, label: "plain axpy" });
+    for (const b of [x, y, yRef]) b.free();
+  } finally {
+    await rt.close();
   }
 });
 
