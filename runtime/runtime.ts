@@ -39,10 +39,15 @@ export interface InitOptions {
 
 /** What {@linkcode createRuntime} found and chose. */
 export interface InitReport {
+  /** The kernels in use: reference TS, Wasm, Wasm with worker threads, or shape-only (meta). */
   backend: BackendKind;
+  /** The host validates Wasm SIMD. */
   simd: boolean;
+  /** The host validates relaxed SIMD (relaxed_madd). */
   relaxedSimd: boolean;
+  /** Threads calls may use (1 = the calling thread only). */
   threads: number;
+  /** The memory is a SharedArrayBuffer shared with workers. */
   sharedMemory: boolean;
   /** Why fewer threads (or the reference backend) than asked for are in use. */
   fallbackReason?: string;
@@ -102,24 +107,28 @@ export class Runtime {
   /** What was found and chosen. */
   readonly report: InitReport;
   readonly #fns: Record<string, (...a: number[]) => void>;
-  readonly #pool: WorkerPool | undefined;
+  #pool: WorkerPool | undefined;
+  readonly #rebuild: (() => Promise<WorkerPool>) | undefined;
   readonly #parallelMinCost: number;
   #scratch: number[] = [];
   #scratchBytes = 0;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
 
+  /** Used by {@linkcode createRuntime}; not meant to be called directly. */
   constructor(
     heap: Heap,
     report: InitReport,
     fns: Record<string, (...a: number[]) => void>,
     pool: WorkerPool | undefined,
     parallelMinCost: number,
+    rebuild?: () => Promise<WorkerPool>,
   ) {
     this.heap = heap;
     this.report = report;
     this.#fns = fns;
     this.#pool = pool;
+    this.#rebuild = rebuild;
     this.#parallelMinCost = parallelMinCost;
   }
 
@@ -196,10 +205,48 @@ export class Runtime {
       n = Math.min(this.threads, units, Math.max(1, Math.floor(cost / this.#parallelMinCost)));
     }
     if (n <= 1 || this.#pool === undefined) {
-      fn(...args, 0, units, this.#scratch[0] ?? 0);
+      try {
+        fn(...args, 0, units, this.#scratch[0] ?? 0);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          throw new Error(`Cannot run kernel ${kernel}: it trapped (${e.message}); this is a cnnzoo bug`);
+        }
+        throw e;
+      }
       return;
     }
-    await this.#pool.run(kernel, args, units, n);
+    const pool = this.#pool;
+    try {
+      await pool.run(kernel, args, units, n);
+    } catch (e) {
+      if (pool.dead) await this.#recover(pool);
+      throw e;
+    }
+  }
+
+  /** Replaces a pool whose worker died; falls back to one thread if a new pool cannot start. */
+  async #recover(broken: WorkerPool): Promise<void> {
+    broken.close();
+    this.#pool = undefined;
+    const reason = broken.dead ?? "a worker died";
+    try {
+      if (!this.#rebuild) throw new Error("no way to restart workers");
+      const pool = await this.#rebuild();
+      this.#scratch.forEach((p, t) => pool.setScratch(t, p));
+      this.#pool = pool;
+      (this.report as { fallbackReason?: string }).fallbackReason = `workers restarted after: ${reason}`;
+    } catch (e) {
+      (this.report as { threads: number }).threads = 1;
+      (this.report as { fallbackReason?: string }).fallbackReason =
+        `running on one thread: workers could not restart after "${reason}" (${
+          e instanceof Error ? e.message : e
+        })`;
+    }
+  }
+
+  /** Test hook: terminates worker `i` of the pool (1-based) as a crash would. */
+  terminateWorkerForTest(i: number): void {
+    this.#pool?.terminateWorker(i);
   }
 
   /** Ends worker threads. Pending calls finish first. */
@@ -316,5 +363,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     sharedMemory: shared,
   };
   if (fallbackReason !== undefined) report.fallbackReason = fallbackReason;
-  return new Runtime(heap, report, fns, pool, parallelMinCost);
+  const rebuild = pool
+    ? () => WorkerPool.create({ module, memory: heap.memory, threads: wantThreads }, instance)
+    : undefined;
+  return new Runtime(heap, report, fns, pool, parallelMinCost, rebuild);
 }
