@@ -23,7 +23,7 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
   for (const threads of [1, flags.threads]) {
     const rt = await createRuntime({ backend: threads > 1 ? "wasm-mt" : "wasm", threads });
     try {
-      if (!flags.filter || "softmax".includes(flags.filter)) {
+      if (!flags.filter || "softmax_256x1000".includes(flags.filter)) {
         const [r, c] = [256, 1000];
         const n = r * c;
         const x = filled(rt, n, (i) => 4 * Math.sin(i * 0.37)), y = rt.heap.alloc(4 * n);
@@ -36,14 +36,15 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
           flags.runs,
         );
         rows.push({
-          name: `softmax 256x1000 ${threads}T`,
+          name: "softmax_256x1000",
+          threads,
           ms,
           flops: 0,
           note: `${(n / ms / 1e3).toFixed(0)} Melem/s`,
         });
         for (const p of [x, y, yr]) rt.heap.free(p);
       }
-      if (!flags.filter || "sgd".includes(flags.filter)) {
+      if (!flags.filter || "sgd_nesterov_25m".includes(flags.filter)) {
         // check one step against the reference on 1M + 3 elements
         {
           const n = 1_000_003;
@@ -68,7 +69,8 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
         );
         // reads param, grad, buf; writes param, buf
         rows.push({
-          name: `sgd nesterov 25M ${threads}T`,
+          name: "sgd_nesterov_25m",
+          threads,
           ms,
           flops: 0,
           note: `${(20 * n / ms / 1e6).toFixed(1)} GB/s`,
