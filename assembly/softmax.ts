@@ -28,9 +28,15 @@ import { hsum } from "./_simd";
   const m = rowMax(x, cols);
   const vm = f32x4.splat(m);
   let acc = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
   let i = 0;
+  for (; i + 8 <= cols; i += 8) {
+    const o = <usize>i << 2;
+    acc = f32x4.add(acc, expv(f32x4.sub(v128.load(x + o), vm)));
+    acc1 = f32x4.add(acc1, expv(f32x4.sub(v128.load(x + o + 16), vm)));
+  }
   for (; i + 4 <= cols; i += 4) acc = f32x4.add(acc, expv(f32x4.sub(v128.load(x + (<usize>i << 2)), vm)));
-  let s = hsum(acc);
+  let s = hsum(f32x4.add(acc, acc1));
   for (; i < cols; i++) s += expf1(load<f32>(x + (<usize>i << 2)) - m);
   // (x - max) - log(sum) keeps the precision of x near the max (x - lse would cancel)
   const ls = <f32>logd(<f64>s);
