@@ -2,5 +2,8 @@
  * Typed launchers for every kernel (pointers in, promise out). Tensor ops call these after validating.
  * @module
  */
+export * from "./dropout.ts";
 export * from "./elementwise.ts";
+export * from "./optim.ts";
+export * from "./softmax.ts";
 export * from "./_pending.ts";
