@@ -538,8 +538,9 @@ export class ResNet extends Module {
           new Block(inplanes, s.planes, {
             stride,
             dilation: i === 0 ? s.firstDilation : [s.dilation, s.dilation],
-            groups: s.block === "basic" ? 1 : groups,
-            baseWidth: s.block === "basic" ? 64 : baseWidth,
+            // DRN's fixed basic levels (1, 2, 7, 8) keep plain widths whatever the row's block
+            groups: s.block === c.block ? groups : 1,
+            baseWidth: s.block === c.block ? baseWidth : 64,
             strideOn: c.strideOn ?? "3x3",
             downsample,
             residual: s.residual,
