@@ -2,14 +2,16 @@
  * ResNet family whole-model parity with torch (fixtures from tools/fixtures/make_resnet_parity.py, seed
  * 1234, torch 1.13 / torchvision 0.14): eval-mode logits of resnet20 (CIFAR, option A; committed) and of
  * resnet18, resnext50_32x4d, wide_resnet50_2 and resnet50 at outputStride 8 (DRN-A-like,
- * replace_stride_with_dilation; tests/fixtures/large/, skipped visibly when absent); one train-mode
- * forward/backward of resnet20 (logits, loss, parameter gradients, updated running statistics).
+ * replace_stride_with_dilation; tests/fixtures/large/, skipped visibly when absent); DRN-C-26, DRN-D-54 and
+ * DRN-C-58 layouts at reduced width (committed; torch port of fyu/drn); one train-mode forward/backward of
+ * resnet20 (logits, loss, parameter gradients, updated running statistics); stochastic-depth eval scaling.
  * Guarded by kernelsReady() until the kernels merge.
  */
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { exists, type FixtureArray, readFixture } from "../_util/fixture.ts";
 import { kernelsReady, MODEL_KERNELS } from "../_util/kernels_ready.ts";
+import type { BasicBlock } from "../../models/resnet.ts";
 
 const READY = kernelsReady(...MODEL_KERNELS);
 if (READY) await cnn.init({ threads: 1 });
@@ -103,6 +105,51 @@ Deno.test({
     }
     for (const t of [x, logits, loss]) t.dispose();
     model.dispose();
+  },
+});
+
+const DRN_WIDTHS = [4, 8, 8, 16, 16, 16, 16, 16];
+for (const name of ["drn_c_26", "drn_d_54", "drn_c_58"]) {
+  Deno.test({
+    name: `${name} layout at reduced width: eval logits match a torch port of fyu/drn`,
+    ignore: !READY,
+    fn: () =>
+      evalParity(
+        name,
+        readFixture(
+          Deno.readFileSync(new URL(`../fixtures/${name}_small_parity.safetensors`, import.meta.url)),
+        ),
+        { widths: DRN_WIDTHS, numClasses: 10 },
+      ),
+  });
+}
+
+Deno.test({
+  name:
+    "stochastic depth, paper mode: eval block output = relu(skip + p_l * F(x)); inverted = relu(skip + F)",
+  ignore: !READY,
+  fn: async () => {
+    for (const mode of ["paper", "inverted"] as const) {
+      const net = cnn.models.create("resnet20", { stochasticDepth: { pL: 0.5, mode } }).eval();
+      const block = net.namedModules().find(([p]) => p === "layer3.2")![1] as BasicBlock;
+      const p = 1 - block.drop!.p;
+      const x = cnn.tensor(Float32Array.from({ length: 2 * 64 * 8 * 8 }, (_, i) => Math.sin(i)), [
+        2,
+        64,
+        8,
+        8,
+      ]);
+      await cnn.noGrad(async () => {
+        const y = block.forward(x);
+        const f = block.branch(x);
+        const want = cnn.ops.relu(cnn.ops.add(x, f, { beta: mode === "paper" ? p : 1 }));
+        const e = relErr(await y.toArray() as Float32Array, await want.toArray() as Float32Array);
+        assert.ok(e < 1e-6, `${mode}: ${e}`);
+        for (const t of [y, f, want]) t.dispose();
+      });
+      x.dispose();
+      net.dispose();
+    }
   },
 });
 

@@ -268,6 +268,25 @@ Deno.test("resnet family: a dropped block runs no branch convs; eval gate is the
   e.dispose();
 });
 
+Deno.test("resnet family: a seeded stochastic-depth gate pattern is reproducible", () => {
+  const pattern = (seed: number) => {
+    const g = new cnn.Generator(seed);
+    const m = onMeta(() => cnn.models.create("resnet110_sd", { stochasticDepth: { pL: 0.5, generator: g } }));
+    const drops = m.namedModules().filter(([, x]) => x instanceof cnn.nn.StochasticDepth).map(([, x]) =>
+      x as cnn.nn.StochasticDepth
+    );
+    const gates = Array.from({ length: 20 }, () => drops.map((d) => d.gate()).join(""));
+    m.dispose();
+    return gates;
+  };
+  const a = pattern(7);
+  assert.deepEqual(a, pattern(7));
+  assert.notDeepEqual(a, pattern(8));
+  // early blocks survive more often than late ones (p_1 = 1 - 0.5/54, p_L = 0.5)
+  const kept = (i: number) => a.filter((s) => s[i] === "1").length;
+  assert.ok(kept(0) >= kept(53));
+});
+
 Deno.test("resnet family: zeroInitResidual zeroes the last BN gamma of every block", async () => {
   const m = cnn.models.create("resnet20", { zeroInitResidual: true });
   const sd = m.stateDict();
