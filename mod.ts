@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export { createRuntime, init, Runtime, runtime, shutdown } from "./runtime/mod.ts";
+export { createRuntime, Heap, init, Runtime, runtime, shutdown, withRuntime } from "./runtime/mod.ts";
 export type { BackendKind, InitOptions, InitReport, ModuleSource, RunOptions } from "./runtime/mod.ts";
 export {
   backward,

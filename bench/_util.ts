@@ -6,8 +6,10 @@
 
 /** One measured case. */
 export interface BenchRow {
-  /** Area and case, e.g. "gemm 256x256x256". */
+  /** Case name, e.g. "sgemm_1024" (the thread count is a separate field). */
   name: string;
+  /** Threads the case ran on. */
+  threads: number;
   /** Median milliseconds per call. */
   ms: number;
   /** Work per call in floating-point operations (for GFLOP/s), or 0. */
@@ -53,16 +55,21 @@ export function gflops(row: BenchRow): number {
   return row.flops > 0 ? row.flops / row.ms / 1e6 : 0;
 }
 
-/** Formats rows as an aligned text table. */
-export function formatRows(rows: readonly BenchRow[]): string {
+/** Formats rows as an aligned text table; `peak` maps a thread count to the probe's GFLOP/s. */
+export function formatRows(rows: readonly BenchRow[], peak: ReadonlyMap<number, number>): string {
   const w = Math.max(4, ...rows.map((r) => r.name.length));
-  const lines = [`${"case".padEnd(w)}  ${"ms".padStart(9)}  ${"GFLOP/s".padStart(8)}  note`];
+  const head = `${"case".padEnd(w)}  thr  ${"ms".padStart(9)}  ${"GFLOP/s".padStart(8)}  ${
+    "%peak".padStart(5)
+  }  note`;
+  const lines = [head];
   for (const r of rows) {
     const g = gflops(r);
+    const p = peak.get(r.threads);
+    const frac = g && p ? `${(100 * g / p).toFixed(0)}%` : "-";
     lines.push(
-      `${r.name.padEnd(w)}  ${r.ms.toFixed(3).padStart(9)}  ${(g ? g.toFixed(1) : "-").padStart(8)}  ${
-        r.note ?? ""
-      }`,
+      `${r.name.padEnd(w)}  ${String(r.threads).padStart(3)}  ${r.ms.toFixed(3).padStart(9)}  ${
+        (g ? g.toFixed(1) : "-").padStart(8)
+      }  ${frac.padStart(5)}  ${r.note ?? ""}`,
     );
   }
   return lines.join("\n");

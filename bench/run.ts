@@ -1,28 +1,35 @@
 /**
- * `deno task bench`: runs every `bench/*_bench.ts` (each exports `bench(flags): Promise<BenchRow[]>`)
- * and prints one table, or JSON with `--json`. Flags: `--filter=<substring> --runs=<n> --threads=<n>`.
+ * `deno task bench`: runs every `bench/*_bench.ts` (each exports `bench(flags): Promise<BenchRow[]>`;
+ * `elementwise_bench.ts` first, whose `peak` rows are the machine's measured Wasm SIMD peak) and prints
+ * one table per file with the fraction of that peak. `--json` prints one JSON object per line:
+ * `{"name","threads","ms","gflops","peak_gflops"}`. Flags: `--filter=<substring> --runs=<n> --threads=<n>`.
  * @module
  */
 import { type BenchRow, formatRows, gflops, parseFlags } from "./_util.ts";
 
 const flags = parseFlags(Deno.args);
 const dir = new URL(".", import.meta.url);
-const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts")).sort();
-const all: BenchRow[] = [];
+const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts")).sort((
+  a,
+  b,
+) => a === "elementwise_bench.ts" ? -1 : b === "elementwise_bench.ts" ? 1 : a < b ? -1 : 1);
+const peak = new Map<number, number>();
 for (const f of files) {
   const mod = await import(new URL(f, dir).href);
   const rows: BenchRow[] = await mod.bench(flags);
-  all.push(...rows);
-  if (!flags.json && rows.length) console.log(`\n# ${f}\n${formatRows(rows)}`);
-}
-if (flags.json) {
-  console.log(JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      threads: flags.threads,
-      rows: all.map((r) => ({ ...r, gflops: gflops(r) })),
-    },
-    null,
-    1,
-  ));
+  for (const r of rows) if (r.name === "peak") peak.set(r.threads, gflops(r));
+  if (flags.json) {
+    for (const r of rows) {
+      const g = gflops(r);
+      console.log(
+        JSON.stringify({
+          name: r.name,
+          threads: r.threads,
+          ms: r.ms,
+          gflops: g,
+          peak_gflops: peak.get(r.threads) ?? null,
+        }),
+      );
+    }
+  } else if (rows.length) console.log(`\n# ${f}\n${formatRows(rows, peak)}`);
 }

@@ -1,0 +1,202 @@
+/**
+ * The command line: `deno task demo | train | eval | summary` (each with `--help`).
+ *
+ * - `demo`: trains a CIFAR-style ResNet adapted to 28x28 digits (inChannels 1) on the embedded MNIST
+ *   digits, shows progress, reports test top-1, saves checkpoint and curves under runs/demo, and prints a
+ *   few test digits with the model's top-3.
+ * - `train`: any registered model on a data set, with checkpoints every epoch and `--resume`.
+ * - `eval`: a checkpoint on the test split.
+ * - `summary`: the layer table of a model.
+ * @module
+ */
+import * as cnn from "../mod.ts";
+import { type FlagSpec, helpText, parseFlags, UsageError } from "./args.ts";
+import { printDigits, progressLine } from "./show.ts";
+
+const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  model: {
+    type: "string",
+    help: "registered model name (see `deno task summary --list`)",
+    default: "resnet20_cifar",
+  },
+  data: { type: "string", help: "data set", choices: ["mnist"], default: "mnist" },
+  epochs: { type: "int", help: "training epochs", default: 4, min: 1 },
+  "batch-size": { type: "int", help: "mini-batch size", default: 64, min: 1 },
+  lr: { type: "number", help: "peak learning rate (SGD, Nesterov momentum 0.9)", default: 0.1, min: 0 },
+  "weight-decay": { type: "number", help: "weight decay", default: 5e-4, min: 0 },
+  "label-smoothing": { type: "number", help: "label smoothing epsilon", default: 0, min: 0 },
+  threads: { type: "int", help: "compute threads", default: 2, min: 1 },
+  seed: { type: "int", help: "random seed (init, shuffling)", default: 1 },
+  out: {
+    type: "string",
+    help: "output folder (checkpoint, metrics.jsonl, curves.svg)",
+    default: "runs/demo",
+  },
+  limit: { type: "int", help: "use only the first N training examples (0: all)", default: 0, min: 0 },
+};
+
+const COMMANDS: Record<string, { summary: string; flags: Record<string, FlagSpec> }> = {
+  demo: {
+    summary: "Train a small ResNet on the embedded MNIST digits and show what it learned.",
+    flags: TRAIN_FLAGS,
+  },
+  train: { summary: "Train a registered model.", flags: TRAIN_FLAGS },
+  summary: {
+    summary: "Print a model's layer table (params, MACs, output shapes) or list every model.",
+    flags: {
+      model: { type: "string", help: "registered model name", default: "resnet50" },
+      list: { type: "boolean", help: "list the registered models", default: false },
+      "input-size": { type: "string", help: "C,H,W input (default: the model's native size)" },
+      "num-classes": { type: "int", help: "output classes (default: the model's)", min: 1 },
+    },
+  },
+};
+
+async function train(command: string, f: Record<string, unknown>): Promise<void> {
+  const threads = f.threads as number;
+  const report = await cnn.init({ threads });
+  cnn.manualSeed(f.seed as number);
+  console.log(
+    `cnnzoo ${command}: ${f.model} on ${f.data}, ${report.threads} thread(s) (${report.backend}${
+      report.fallbackReason ? `: ${report.fallbackReason}` : ""
+    })`,
+  );
+  const { train: trainSet, test } = await cnn.data.loadDigits();
+  const trainData = (f.limit as number) > 0 ? spread(trainSet, f.limit as number) : trainSet;
+  const net = cnn.models.create(f.model as string, { inChannels: 1, numClasses: 10 });
+  const loader = new cnn.data.DataLoader(trainData, { batchSize: f["batch-size"] as number, shuffle: true });
+  const testLoader = new cnn.data.DataLoader(test, { batchSize: 250 });
+  const epochs = f.epochs as number;
+  const opt = new cnn.optim.SGD(net.parameters(), {
+    lr: f.lr as number,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: f["weight-decay"] as number,
+  });
+  const totalSteps = epochs * loader.length;
+  const schedule = cnn.optim.withWarmup(cnn.optim.cosineLR(totalSteps), Math.min(100, totalSteps >> 3));
+  const out = f.out as string;
+  await Deno.mkdir(out, { recursive: true });
+  const metrics: string[] = [];
+  const t0 = performance.now();
+  const history = await cnn.train.fit(net, loader, {
+    epochs,
+    optimizer: opt,
+    schedule,
+    labelSmoothing: f["label-smoothing"] as number,
+    testData: testLoader,
+    onProgress: (p) => {
+      if (p.step % 10 === 0 || p.step === p.steps) {
+        Deno.stdout.writeSync(new TextEncoder().encode(`\r${progressLine(p)}`));
+      }
+    },
+    onEpochEnd: async (r) => {
+      console.log(
+        `\nepoch ${r.epoch}/${epochs}: loss ${r.loss.toFixed(4)}, train top-1 ${
+          (100 * r.accuracy).toFixed(2)
+        }%, ` +
+          `test top-1 ${(100 * r.testTop1!).toFixed(2)}%, ${r.imagesPerSec.toFixed(0)} images/s`,
+      );
+      metrics.push(JSON.stringify(r));
+      await atomicWrite(`${out}/metrics.jsonl`, metrics.join("\n") + "\n");
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const last = history[history.length - 1];
+  await atomicWrite(
+    `${out}/curves.svg`,
+    cnn.train.svgCurves([
+      {
+        title: "loss",
+        series: [{ name: "train", values: history.map((h) => h.loss) }, {
+          name: "test",
+          values: history.map((h) => h.testLoss ?? NaN),
+        }],
+      },
+      {
+        title: "top-1 accuracy",
+        series: [{ name: "train", values: history.map((h) => h.accuracy) }, {
+          name: "test",
+          values: history.map((h) => h.testTop1 ?? NaN),
+        }],
+      },
+    ]),
+  );
+  console.log(
+    `\ndone in ${seconds.toFixed(1)} s: test top-1 ${(100 * last.testTop1!).toFixed(2)}%, top-5 ${
+      (100 * last.testTop5!).toFixed(2)
+    }%; curves ${out}/curves.svg, metrics ${out}/metrics.jsonl`,
+  );
+  if (command === "demo") await printDigits(net, test, 6);
+  await cnn.shutdown();
+}
+
+/** `n` examples spread evenly over a data set (the digits are stored class by class). */
+function spread(ds: cnn.data.ArrayDataset, n: number): cnn.data.ArrayDataset {
+  n = Math.min(n, ds.length);
+  const size = ds.images.length / ds.length;
+  const images = new Float32Array(n * size), labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor((i * ds.length) / n);
+    images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
+    labels[i] = ds.labels[j];
+  }
+  return new cnn.data.ArrayDataset(images, labels, ds.shape, ds.numClasses);
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+async function summary(f: Record<string, unknown>): Promise<void> {
+  if (f.list) {
+    for (const name of cnn.models.list()) {
+      console.log(`${name.padEnd(26)} ${cnn.models.entry(name).description}`);
+    }
+    return;
+  }
+  const e = cnn.models.entry(f.model as string);
+  const inputSize = f["input-size"] === undefined
+    ? e.inputSize
+    : (f["input-size"] as string).split(",").map(Number);
+  if (inputSize.length !== 3 || inputSize.some((v) => !Number.isInteger(v) || v < 1)) {
+    throw new UsageError(
+      `Cannot parse arguments: --input-size must be C,H,W positive integers, got '${f["input-size"]}'`,
+    );
+  }
+  const s = await cnn.models.summary(f.model as string, {
+    inputSize: inputSize as [number, number, number],
+    modelOptions: f["num-classes"] === undefined ? {} : { numClasses: f["num-classes"] as number },
+  });
+  console.log(s.toString());
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const cmd = COMMANDS[command ?? ""];
+  if (!cmd) {
+    console.error(`Usage: deno task <${Object.keys(COMMANDS).join("|")}> [flags]  (--help for each)`);
+    if (command) console.error(`Cannot run: unknown command '${command}'`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(helpText(command, cmd.summary, cmd.flags));
+    return 0;
+  }
+  try {
+    const f = parseFlags(rest, cmd.flags);
+    if (command === "summary") await summary(f);
+    else await train(command, f);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\nSee: deno task ${command} --help`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
