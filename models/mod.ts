@@ -21,4 +21,7 @@ export {
   register,
 } from "./registry.ts";
 // Each family registers its entries here, one line each.
+import { register } from "./registry.ts";
+import { RESNETS } from "./resnet.ts";
+register(RESNETS);
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
