@@ -12,7 +12,7 @@
  * ```ts
  * import * as cnn from "../mod.ts";
  * await cnn.init({ threads: 1 });
- * const net = cnn.models.create("resnet20");
+ * const net = cnn.models.create("resnet20_cifar");
  * console.log(net.numParameters()); // 269722
  * ```
  * @module
@@ -620,12 +620,12 @@ export const RESNET_CONFIGS = {
   resnext101_64x4d: { block: "bottleneck", depths: [3, 4, 23, 3], groups: 64, widthPerGroup: 4 },
   wide_resnet50_2: { block: "bottleneck", depths: [3, 4, 6, 3], widthPerGroup: 128 },
   wide_resnet101_2: { block: "bottleneck", depths: [3, 4, 23, 3], widthPerGroup: 128 },
-  resnet20: { block: "basic", depths: [3, 3, 3], layout: "cifar", shortcut: "A" },
-  resnet32: { block: "basic", depths: [5, 5, 5], layout: "cifar", shortcut: "A" },
-  resnet44: { block: "basic", depths: [7, 7, 7], layout: "cifar", shortcut: "A" },
-  resnet56: { block: "basic", depths: [9, 9, 9], layout: "cifar", shortcut: "A" },
-  resnet110: { block: "basic", depths: [18, 18, 18], layout: "cifar", shortcut: "A" },
-  resnet1202: { block: "basic", depths: [200, 200, 200], layout: "cifar", shortcut: "A" },
+  resnet20_cifar: { block: "basic", depths: [3, 3, 3], layout: "cifar", shortcut: "A" },
+  resnet32_cifar: { block: "basic", depths: [5, 5, 5], layout: "cifar", shortcut: "A" },
+  resnet44_cifar: { block: "basic", depths: [7, 7, 7], layout: "cifar", shortcut: "A" },
+  resnet56_cifar: { block: "basic", depths: [9, 9, 9], layout: "cifar", shortcut: "A" },
+  resnet110_cifar: { block: "basic", depths: [18, 18, 18], layout: "cifar", shortcut: "A" },
+  resnet1202_cifar: { block: "basic", depths: [200, 200, 200], layout: "cifar", shortcut: "A" },
   resnet110_sd: {
     block: "basic",
     depths: [18, 18, 18],
@@ -678,12 +678,12 @@ const DESCRIPTIONS: Record<ResNetName, string> = {
   resnext101_64x4d: "ResNeXt-101 64x4d, torchvision-exact",
   wide_resnet50_2: "Wide ResNet-50-2 (ImageNet bottleneck, width_per_group 128), torchvision-exact",
   wide_resnet101_2: "Wide ResNet-101-2, torchvision-exact",
-  resnet20: "CIFAR ResNet-20 (He et al. 2015, 6n+2, n=3), option-A shortcuts",
-  resnet32: "CIFAR ResNet-32 (n=5), option-A shortcuts",
-  resnet44: "CIFAR ResNet-44 (n=7), option-A shortcuts",
-  resnet56: "CIFAR ResNet-56 (n=9), option-A shortcuts",
-  resnet110: "CIFAR ResNet-110 (n=18), option-A shortcuts",
-  resnet1202: "CIFAR ResNet-1202 (n=200), option-A shortcuts",
+  resnet20_cifar: "CIFAR ResNet-20 (He et al. 2015, 6n+2, n=3), option-A shortcuts",
+  resnet32_cifar: "CIFAR ResNet-32 (n=5), option-A shortcuts",
+  resnet44_cifar: "CIFAR ResNet-44 (n=7), option-A shortcuts",
+  resnet56_cifar: "CIFAR ResNet-56 (n=9), option-A shortcuts",
+  resnet110_cifar: "CIFAR ResNet-110 (n=18), option-A shortcuts",
+  resnet1202_cifar: "CIFAR ResNet-1202 (n=200), option-A shortcuts",
   resnet110_sd:
     "CIFAR ResNet-110 with stochastic depth (Huang et al. 2016): linear decay to pL=0.5, paper mode",
   resnext29_8x64d: "ResNeXt-29 8x64d on CIFAR (Xie et al. 2016)",
@@ -707,7 +707,7 @@ const DESCRIPTIONS: Record<ResNetName, string> = {
  * ```ts
  * import * as cnn from "../mod.ts";
  * await cnn.init({ threads: 1 });
- * const net = cnn.models.create("resnet20", { shortcut: "B" });
+ * const net = cnn.models.create("resnet20_cifar", { shortcut: "B" });
  * console.log(net.numParameters()); // 272474
  * ```
  */

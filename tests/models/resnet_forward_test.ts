@@ -1,10 +1,10 @@
 /**
  * ResNet family whole-model parity with torch (fixtures from tools/fixtures/make_resnet_parity.py, seed
- * 1234, torch 1.13 / torchvision 0.14): eval-mode logits of resnet20 (CIFAR, option A; committed) and of
+ * 1234, torch 1.13 / torchvision 0.14): eval-mode logits of resnet20_cifar (CIFAR, option A; committed) and of
  * resnet18, resnext50_32x4d, wide_resnet50_2 and resnet50 at outputStride 8 (DRN-A-like,
  * replace_stride_with_dilation; tests/fixtures/large/, skipped visibly when absent); DRN-C-26, DRN-D-54 and
  * DRN-C-58 layouts at reduced width (committed; torch port of fyu/drn); one train-mode forward/backward of
- * resnet20 (logits, loss, parameter gradients, updated running statistics); stochastic-depth eval scaling.
+ * resnet20_cifar (logits, loss, parameter gradients, updated running statistics); stochastic-depth eval scaling.
  * Guarded by kernelsReady() until the kernels merge.
  */
 import assert from "node:assert/strict";
@@ -67,17 +67,17 @@ async function evalParity(
 }
 
 Deno.test({
-  name: "resnet20 (CIFAR, option A) eval logits match torch",
+  name: "resnet20_cifar (CIFAR, option A) eval logits match torch",
   ignore: !READY,
-  fn: () => evalParity("resnet20", readFixture(Deno.readFileSync(SMALL))),
+  fn: () => evalParity("resnet20_cifar", readFixture(Deno.readFileSync(SMALL))),
 });
 
 Deno.test({
-  name: "resnet20 train-mode forward/backward matches torch (logits, loss, grads, running stats)",
+  name: "resnet20_cifar train-mode forward/backward matches torch (logits, loss, grads, running stats)",
   ignore: !READY,
   fn: async () => {
     const fx = readFixture(Deno.readFileSync(SMALL));
-    const model = cnn.models.create("resnet20");
+    const model = cnn.models.create("resnet20_cifar");
     await loadState(model, fx);
     model.train();
     const x = input(fx);
@@ -130,7 +130,7 @@ Deno.test({
   ignore: !READY,
   fn: async () => {
     for (const mode of ["paper", "inverted"] as const) {
-      const net = cnn.models.create("resnet20", { stochasticDepth: { pL: 0.5, mode } }).eval();
+      const net = cnn.models.create("resnet20_cifar", { stochasticDepth: { pL: 0.5, mode } }).eval();
       const block = net.namedModules().find(([p]) => p === "layer3.2")![1] as BasicBlock;
       const p = 1 - block.drop!.p;
       const x = cnn.tensor(Float32Array.from({ length: 2 * 64 * 8 * 8 }, (_, i) => Math.sin(i)), [

@@ -25,12 +25,12 @@ const PARAMS: Record<string, number> = {
   resnext101_64x4d: 83_455_272,
   wide_resnet50_2: 68_883_240,
   wide_resnet101_2: 126_886_696,
-  resnet20: 269_722,
-  resnet32: 464_154,
-  resnet44: 658_586,
-  resnet56: 853_018,
-  resnet110: 1_727_962,
-  resnet1202: 19_421_274,
+  resnet20_cifar: 269_722,
+  resnet32_cifar: 464_154,
+  resnet44_cifar: 658_586,
+  resnet56_cifar: 853_018,
+  resnet110_cifar: 1_727_962,
+  resnet1202_cifar: 19_421_274,
   resnet110_sd: 1_727_962,
   resnext29_8x64d: 34_426_698,
   resnext29_16x64d: 68_155_210,
@@ -58,9 +58,9 @@ const GMACS: Record<string, number> = {
   resnext101_32x8d: 16.414,
   wide_resnet50_2: 11.398,
   wide_resnet101_2: 22.753,
-  resnet20: 0.041,
-  resnet56: 0.125,
-  resnet110: 0.253,
+  resnet20_cifar: 0.041,
+  resnet56_cifar: 0.125,
+  resnet110_cifar: 0.253,
   resnext29_8x64d: 5.387,
   resnext29_16x64d: 10.689,
   drn_a_50: 19.079,
@@ -75,8 +75,8 @@ Deno.test("resnet family: every row is registered, with CIFAR rows at 32x32 / 10
     assert.ok(cnn.models.list().includes(name), name);
     assert.equal(cnn.models.entry(name).family, "resnet");
   }
-  assert.deepEqual(cnn.models.entry("resnet56").inputSize, [3, 32, 32]);
-  assert.equal(cnn.models.entry("resnet56").numClasses, 10);
+  assert.deepEqual(cnn.models.entry("resnet56_cifar").inputSize, [3, 32, 32]);
+  assert.equal(cnn.models.entry("resnet56_cifar").numClasses, 10);
   assert.deepEqual(cnn.models.entry("drn_c_26").inputSize, [3, 224, 224]);
 });
 
@@ -193,7 +193,7 @@ Deno.test("resnet family: v1 puts the stride on the first 1x1, v1.5 on the 3x3",
 
 Deno.test("resnet family: CIFAR shortcut options A (no params), B (272,474), C (projection everywhere)", () => {
   const count = (o: Record<string, unknown>) => {
-    const m = onMeta(() => cnn.models.create("resnet20", o));
+    const m = onMeta(() => cnn.models.create("resnet20_cifar", o));
     const n = m.numParameters();
     const ds = m.namedModules().filter(([p]) => p.endsWith("downsample"));
     m.dispose();
@@ -204,7 +204,7 @@ Deno.test("resnet family: CIFAR shortcut options A (no params), B (272,474), C (
   // C: a 1x1 conv + BN on all 9 blocks: 3(16·16+32) + (16·32+64) + 2(32·32+64) + (32·64+128) + 2(64·64+128)
   assert.deepEqual(count({ shortcut: "C" }), [269_722 + 864 + 2752 + 10_624, 9]);
   const a = onMeta(() =>
-    cnn.models.create("resnet20", { shortcutADownsample: "avgpool", shortcutAPad: "both" })
+    cnn.models.create("resnet20_cifar", { shortcutADownsample: "avgpool", shortcutAPad: "both" })
   );
   const sc = a.namedModules().find(([p]) => p === "layer2.0.downsample")![1] as ZeroPadShortcut;
   assert.ok(sc instanceof ZeroPadShortcut);
@@ -238,7 +238,7 @@ Deno.test("resnet family: stochastic depth decays survival linearly to pL (expec
   assert.ok(Math.abs(expectedDepth - (3 * 54 - 1) / 4) < 1e-9, String(expectedDepth)); // 40.25
   m.dispose();
   const t = onMeta(() =>
-    cnn.models.create("resnet20", { stochasticDepth: { pL: 0.8, mode: "inverted", rule: "timm" } })
+    cnn.models.create("resnet20_cifar", { stochasticDepth: { pL: 0.8, mode: "inverted", rule: "timm" } })
   );
   const td = t.namedModules().filter(([, x]) => x instanceof cnn.nn.StochasticDepth).map(([, x]) =>
     x as cnn.nn.StochasticDepth
@@ -250,7 +250,7 @@ Deno.test("resnet family: stochastic depth decays survival linearly to pL (expec
 });
 
 Deno.test("resnet family: a dropped block runs no branch convs; eval gate is the survival prob", () => {
-  const m = onMeta(() => cnn.models.create("resnet20", { stochasticDepth: { pL: 0.5 } }));
+  const m = onMeta(() => cnn.models.create("resnet20_cifar", { stochasticDepth: { pL: 0.5 } }));
   let convs = 0;
   for (const [, x] of m.namedModules()) {
     if (x instanceof cnn.nn.Conv2d) {
@@ -288,7 +288,7 @@ Deno.test("resnet family: a seeded stochastic-depth gate pattern is reproducible
 });
 
 Deno.test("resnet family: zeroInitResidual zeroes the last BN gamma of every block", async () => {
-  const m = cnn.models.create("resnet20", { zeroInitResidual: true });
+  const m = cnn.models.create("resnet20_cifar", { zeroInitResidual: true });
   const sd = m.stateDict();
   assert.deepEqual([...await sd.get("layer1.0.bn2.weight")!.toArray()], new Array(16).fill(0));
   assert.deepEqual([...await sd.get("bn1.weight")!.toArray()], new Array(16).fill(1));
@@ -306,7 +306,7 @@ Deno.test("resnet family: numClasses / inChannels / groups / widthPerGroup optio
   const x = onMeta(() => cnn.models.create("resnet50", { groups: 32, widthPerGroup: 4 }));
   assert.equal(x.numParameters(), 25_028_904);
   x.dispose();
-  const c100 = onMeta(() => cnn.models.create("resnet20", { numClasses: 100 }));
+  const c100 = onMeta(() => cnn.models.create("resnet20_cifar", { numClasses: 100 }));
   assert.equal(c100.numParameters(), 269_722 + 90 * 65);
   c100.dispose();
 });
@@ -324,9 +324,12 @@ Deno.test("resnet family: bad options raise named errors", () => {
     () => onMeta(() => cnn.models.create("resnet18", { groups: 32, widthPerGroup: 4 })),
     /Cannot create BasicBlock/,
   );
-  assert.throws(() => onMeta(() => cnn.models.create("resnet20", { shortcut: "D" })), /Cannot create ResNet/);
   assert.throws(
-    () => onMeta(() => cnn.models.create("resnet20", { stochasticDepth: { pL: 1.5 } })),
+    () => onMeta(() => cnn.models.create("resnet20_cifar", { shortcut: "D" })),
+    /Cannot create ResNet/,
+  );
+  assert.throws(
+    () => onMeta(() => cnn.models.create("resnet20_cifar", { stochasticDepth: { pL: 1.5 } })),
     /Cannot create ResNet/,
   );
   assert.throws(() => new ZeroPadShortcut(32, 16), /Cannot create option-A shortcut/);
