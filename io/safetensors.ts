@@ -42,7 +42,7 @@ export interface SafetensorsEntry {
   dataOffsets: [number, number];
 }
 
-/** A parsed file: tensors in header order, and the `__metadata__` strings (empty if absent). */
+/** A parsed file: tensors in data-section order, and the `__metadata__` strings (empty if absent). */
 export interface ParsedSafetensors {
   tensors: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
@@ -326,7 +326,7 @@ export function parseSafetensors(bytes: Uint8Array): ParsedSafetensors {
   }
 
   const tensors = new Map<string, SafetensorsEntry>();
-  for (const s of specs) {
+  for (const s of order) {
     const count = (s.end - s.begin) / ITEM_SIZE[s.dtype];
     tensors.set(s.name, {
       dtype: s.dtype,
@@ -372,13 +372,14 @@ export function serializeSafetensors(
   const action = "write safetensors";
   const map = entries instanceof Map ? entries : new Map(Object.entries(entries));
   const names = [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // Built as text: JavaScript would list integer-like names before __metadata__ in an object.
+  const fields: string[] = [];
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) throw typeError(action, `metadata is ${describe(metadata)}, not an object`);
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== "string") throw typeError(action, `metadata '${k}' is ${describe(v)}, not a string`);
     }
-    header.__metadata__ = metadata;
+    fields.push(`"__metadata__":${JSON.stringify(metadata)}`);
   }
   const parts: { begin: number; data: SafetensorsInput["data"]; dtype: SafetensorsDType }[] = [];
   let offset = 0;
@@ -398,16 +399,12 @@ export function serializeSafetensors(
       );
     }
     const nbytes = count * ITEM_SIZE[dtype];
-    Object.defineProperty(header, name, {
-      value: { dtype, shape: [...e.shape], data_offsets: [offset, offset + nbytes] },
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    const info = { dtype, shape: [...e.shape], data_offsets: [offset, offset + nbytes] };
+    fields.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     parts.push({ begin: offset, data: e.data, dtype });
     offset += nbytes;
   }
-  let json = JSON.stringify(header);
+  let json = `{${fields.join(",")}}`;
   json += " ".repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
   const head = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + head.length + offset);

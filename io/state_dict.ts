@@ -45,7 +45,7 @@ export function entriesToTensors(
 }
 
 /**
- * Reads a safetensors file into tensors by name, in file order: float dtypes (F32, F16, BF16, F64) as
+ * Reads a safetensors file into tensors by name, in data-section order: float dtypes (F32, F16, BF16, F64) as
  * float32, I64 as int64 (BatchNorm's `num_batches_tracked`), other integers as int32. The tensors are kept
  * out of `tidy()` scopes: dispose them after loading. Throws a `RangeError` naming the problem and the
  * file offset if the file is malformed (see {@linkcode parseSafetensors}).
