@@ -71,7 +71,15 @@ export interface RestoredCheckpoint {
   metadata: Record<string, string>;
 }
 
-/** The `format` metadata value of a checkpoint. */
+/**
+ * The `format` metadata value of a checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_FORMAT } from "./checkpoint.ts";
+ * console.log(CHECKPOINT_FORMAT); // "cnnzoo.checkpoint"
+ * ```
+ */
 export const CHECKPOINT_FORMAT = "cnnzoo.checkpoint";
 const VERSION = "1";
 
@@ -205,8 +213,12 @@ export function decodeCheckpoint(bytes: Uint8Array, targets: CheckpointTargets):
       continue;
     }
     const m = /^optimizer\.(\d+)\.(.+)$/.exec(name);
-    if (m && e.data instanceof Float32Array) {
-      (optTensors.get(m[1]) ?? optTensors.set(m[1], {}).get(m[1])!)[m[2]] = e.data;
+    if (m) {
+      const data = e.data;
+      if (!(data instanceof Float32Array)) {
+        throw rangeError(action, `optimizer tensor '${name}' has dtype ${e.dtype}, not a float dtype`);
+      }
+      (optTensors.get(m[1]) ?? optTensors.set(m[1], {}).get(m[1])!)[m[2]] = data;
       continue;
     }
     throw rangeError(action, `tensor '${name}' belongs to neither the model nor the optimizer`);

@@ -13,7 +13,15 @@ import { rangeError, typeError } from "../runtime/mod.ts";
 /** The element types a safetensors file may hold that cnnzoo reads. */
 export type SafetensorsDType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
-/** Bytes per element of each dtype. */
+/**
+ * Bytes per element of each dtype.
+ *
+ * @example
+ * ```ts
+ * import { ITEM_SIZE } from "./safetensors.ts";
+ * console.log(ITEM_SIZE.BF16, ITEM_SIZE.I64); // 2 8
+ * ```
+ */
 export const ITEM_SIZE: Readonly<Record<SafetensorsDType, number>> = Object.freeze({
   F64: 8,
   F32: 4,
@@ -57,7 +65,15 @@ export interface SafetensorsInput {
   data: Float32Array | Float64Array | Int32Array | BigInt64Array;
 }
 
-/** The largest header accepted (the reference implementation's limit too). */
+/**
+ * The largest header accepted, in bytes (the reference implementation's limit too).
+ *
+ * @example
+ * ```ts
+ * import { MAX_HEADER_BYTES } from "./safetensors.ts";
+ * console.log(MAX_HEADER_BYTES); // 100000000
+ * ```
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const ACTION = "read safetensors";
@@ -110,7 +126,15 @@ function isIndex(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-/** f16 bits → f32 value (exact: every f16, subnormals included, is a float32). */
+/**
+ * Converts IEEE half-precision bits to their value (exact: every f16, subnormals included, is a float32).
+ *
+ * @example
+ * ```ts
+ * import { f16ToF32 } from "./safetensors.ts";
+ * console.log(f16ToF32(0x3c00), f16ToF32(0x0001), f16ToF32(0x7c00)); // 1 5.960464477539063e-8 Infinity
+ * ```
+ */
 export function f16ToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
@@ -118,6 +142,17 @@ export function f16ToF32(h: number): number {
   if (exp === 0) return sign * frac * 2 ** -24;
   if (exp === 31) return frac ? NaN : sign * Infinity;
   return sign * (1024 + frac) * 2 ** (exp - 25);
+}
+
+let F16_TABLE: Float32Array | undefined;
+
+/** Every f16 value by its bits (256 KiB, built on first use). */
+function f16Table(): Float32Array {
+  if (F16_TABLE === undefined) {
+    F16_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) F16_TABLE[h] = f16ToF32(h);
+  }
+  return F16_TABLE;
 }
 
 function decode(
@@ -145,13 +180,24 @@ function decode(
     }
     case "F16": {
       const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(2 * i, true));
+      const table = f16Table();
+      if (LITTLE_ENDIAN) {
+        const h = new Uint16Array(raw.buffer, 0, n);
+        for (let i = 0; i < n; i++) out[i] = table[h[i]];
+      } else {
+        for (let i = 0; i < n; i++) out[i] = table[dv.getUint16(2 * i, true)];
+      }
       return out;
     }
     case "BF16": {
       const out = new Float32Array(n);
       const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = dv.getUint16(2 * i, true) << 16 >>> 0;
+      if (LITTLE_ENDIAN) {
+        const h = new Uint16Array(raw.buffer, 0, n);
+        for (let i = 0; i < n; i++) bits[i] = h[i] << 16;
+      } else {
+        for (let i = 0; i < n; i++) bits[i] = dv.getUint16(2 * i, true) << 16;
+      }
       return out;
     }
     case "I64": {
