@@ -33,4 +33,5 @@ export * as nn from "./layers/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as models from "./models/mod.ts";
 export * as data from "./data/mod.ts";
+export * as io from "./io/mod.ts";
 export * as train from "./train/mod.ts";
