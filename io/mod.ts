@@ -7,7 +7,7 @@
  * import * as cnn from "../mod.ts";
  * await cnn.init({ threads: 1 });
  * const net = new cnn.nn.Linear(4, 2);
- * const bytes = await cnn.io.writeSafetensors(net.stateDict());
+ * const bytes = cnn.io.writeSafetensors(net.stateDict());
  * const dict = cnn.io.readSafetensors(bytes);
  * net.loadStateDict(dict, { strict: true });
  * for (const t of dict.values()) t.dispose();
@@ -25,7 +25,13 @@ export {
   type SafetensorsInput,
   serializeSafetensors,
 } from "./safetensors.ts";
-export { loadSafetensors, type ReadOptions, readSafetensors, writeSafetensors } from "./state_dict.ts";
+export {
+  loadSafetensors,
+  type ReadOptions,
+  readSafetensors,
+  writeSafetensors,
+  writeSafetensorsAsync,
+} from "./state_dict.ts";
 export {
   CHECKPOINT_FORMAT,
   type CheckpointState,

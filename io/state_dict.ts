@@ -87,19 +87,43 @@ export async function stateDictArrays(
 
 /**
  * Serializes a state dict (e.g. `module.stateDict()`) as safetensors bytes: float32 tensors as F32, int64
- * buffers as I64, int32 as I32; keys sorted, header 8-byte aligned. Asynchronous because tensor values
- * are read after the kernels queued before the call have run (their memory is not final until then).
+ * buffers as I64, int32 as I32; keys sorted, header 8-byte aligned. Synchronous: call it when the
+ * runtime is idle (after awaiting a result or `opt.step()`); it throws if kernels are still queued. Use
+ * {@linkcode writeSafetensorsAsync} to wait for them instead.
  *
  * @example
  * ```ts
  * import * as cnn from "../mod.ts";
  * await cnn.init({ threads: 1 });
  * const net = new cnn.nn.Sequential(new cnn.nn.Conv2d(3, 4, { kernelSize: 3 }), new cnn.nn.BatchNorm2d(4));
- * const bytes = await cnn.io.writeSafetensors(net.stateDict(), { note: "demo" });
+ * const bytes = cnn.io.writeSafetensors(net.stateDict(), { note: "demo" });
  * console.log(bytes.length);
  * ```
  */
-export async function writeSafetensors(
+export function writeSafetensors(dict: StateDictLike, metadata?: Record<string, string>): Uint8Array {
+  const src = dict instanceof Map ? dict : new Map(Object.entries(dict));
+  const out = new Map<string, SafetensorsInput>();
+  for (const [name, t] of src) {
+    if (typeof t !== "object" || t === null || typeof (t as Tensor).dataSync !== "function") {
+      throw typeError("write safetensors", `'${name}' is not a Tensor`);
+    }
+    out.set(name, { shape: t.shape, data: t.dataSync() });
+  }
+  return serializeSafetensors(out, metadata);
+}
+
+/**
+ * Like {@linkcode writeSafetensors}, but first waits for the kernels queued before the call.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * await cnn.init({ threads: 1 });
+ * const net = new cnn.nn.Linear(3, 2);
+ * console.log((await cnn.io.writeSafetensorsAsync(net.stateDict())).length > 0);
+ * ```
+ */
+export async function writeSafetensorsAsync(
   dict: StateDictLike,
   metadata?: Record<string, string>,
 ): Promise<Uint8Array> {

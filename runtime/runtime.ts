@@ -129,6 +129,7 @@ export class Runtime {
   #scratchBytes = 0;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
 
   /** Used by {@linkcode createRuntime}; not meant to be called directly. */
   constructor(
@@ -192,9 +193,15 @@ export class Runtime {
    * sees memory in program order.
    */
   enqueue<T>(fn: () => T | Promise<T>): Promise<T> {
+    this.#pending++;
     const p = this.#queue.then(fn);
-    this.#queue = p.then(() => {}, () => {});
+    this.#queue = p.then(() => void this.#pending--, () => void this.#pending--);
     return p;
+  }
+
+  /** True when nothing is queued: memory holds the results of every call made so far. */
+  get idle(): boolean {
+    return this.#pending === 0;
   }
 
   /** Resolves when everything queued so far has run. */

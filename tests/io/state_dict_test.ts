@@ -50,11 +50,24 @@ Deno.test("the user contract: writeSafetensors(stateDict) â†’ readSafetensors â†
   assert.deepEqual(tensors.get("conv1.weight")!.shape, [4, 3, 3, 3]);
 });
 
-Deno.test("writeSafetensors waits for queued writes (values are final, not stale memory)", async () => {
+Deno.test("writeSafetensorsAsync waits for queued writes; writeSafetensors refuses stale memory", async () => {
   const a = new Net();
+  // Keep the runtime busy so the write below is queued, not done at once.
+  void a.fc.bias!.rt.enqueue(() => new Promise((r) => setTimeout(r, 20)));
   void a.fc.bias!.write([7, 8, 9]); // queued, not awaited
-  const { tensors } = cnn.io.parseSafetensors(await cnn.io.writeSafetensors(a.stateDict(), { by: "test" }));
+  assert.throws(
+    () => cnn.io.writeSafetensors(a.stateDict()),
+    /Cannot read tensor synchronously: kernels are still queued/,
+  );
+  const { tensors } = cnn.io.parseSafetensors(
+    await cnn.io.writeSafetensorsAsync(a.stateDict(), { by: "test" }),
+  );
   assert.deepEqual(tensors.get("fc.bias")!.data, new Float32Array([7, 8, 9]));
+  // Once idle, the synchronous form gives the same bytes.
+  assert.deepEqual(
+    cnn.io.writeSafetensors(a.stateDict(), { by: "test" }),
+    await cnn.io.writeSafetensorsAsync(a.stateDict(), { by: "test" }),
+  );
 });
 
 const expected = JSON.parse(Deno.readTextFileSync(new URL("io_tiny_expected.json", FIXTURES)));
@@ -99,7 +112,7 @@ Deno.test("loadSafetensors: one call, converts, frees its temporaries, strict by
 Deno.test("mismatches are named: shape, int64 vs float, unexpected keys", async () => {
   const net = new Net();
   const extraT = cnn.tensor([1, 2], [2]);
-  const withExtra = await cnn.io.writeSafetensors(new Map([...net.stateDict(), ["head.w", extraT]]));
+  const withExtra = await cnn.io.writeSafetensorsAsync(new Map([...net.stateDict(), ["head.w", extraT]]));
   assert.throws(
     () => cnn.io.loadSafetensors(net, withExtra),
     /Cannot load state dict: unexpected keys: head.w$/,
