@@ -156,16 +156,16 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
     cnn.train.svgCurves([
       {
         title: "loss",
-        series: [{ name: "train", values: history.map((h) => h.loss) }, {
+        series: [{ name: "train", values: all.map((h) => h.loss) }, {
           name: "test",
-          values: history.map((h) => h.testLoss ?? NaN),
+          values: all.map((h) => h.testLoss ?? NaN),
         }],
       },
       {
         title: "top-1 accuracy",
-        series: [{ name: "train", values: history.map((h) => h.accuracy) }, {
+        series: [{ name: "train", values: all.map((h) => h.accuracy) }, {
           name: "test",
-          values: history.map((h) => h.testTop1 ?? NaN),
+          values: all.map((h) => h.testTop1 ?? NaN),
         }],
       },
     ]),
