@@ -19,6 +19,14 @@ export {
   type ModelEntry,
   type ModelOptions,
   register,
+  registerResolver,
 } from "./registry.ts";
 // Each family registers its entries here, one line each.
+import { register, registerResolver } from "./registry.ts";
+import { PREACT_ENTRIES, resolveWrn } from "./preact_resnet.ts";
+register(PREACT_ENTRIES);
+registerResolver(resolveWrn);
+import { DENSENET_ENTRIES, resolveDenseNet } from "./densenet.ts";
+register(DENSENET_ENTRIES);
+registerResolver(resolveDenseNet);
 export { type Summary, summary, type SummaryRow } from "./summary.ts";

@@ -59,6 +59,17 @@ export function register(entries: Record<string, ModelEntry>): void {
   }
 }
 
+type Resolver = (name: string) => ModelEntry | undefined;
+const RESOLVERS: Resolver[] = [];
+
+/**
+ * Adds a resolver for names outside the fixed list (a family of names such as `wrn_<depth>_<k>`): `entry()`
+ * asks each resolver in turn when a name is not registered. Resolved names are not in {@linkcode list}.
+ */
+export function registerResolver(fn: Resolver): void {
+  RESOLVERS.push(fn);
+}
+
 /** Every registered name, sorted. */
 export function list(): string[] {
   return [...REGISTRY.keys()].sort();
@@ -79,6 +90,10 @@ function editDistance(a: string, b: string): number {
 export function entry(name: string): ModelEntry {
   const e = REGISTRY.get(name);
   if (e) return e;
+  for (const r of RESOLVERS) {
+    const found = r(name);
+    if (found) return found;
+  }
   const close = list().map((n) => [n, editDistance(name, n)] as const).sort((a, b) => a[1] - b[1]).slice(
     0,
     3,
