@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { createRuntime, type Runtime, withRuntime } from "../../tensor/mod.ts";
+import { readFixture } from "../_util/fixture.ts";
 import { cifarDenseNetConfig, type DenseLayer, DenseNet, resolveDenseNet } from "../../models/densenet.ts";
 
 await cnn.init({ threads: 1 });
@@ -160,6 +161,20 @@ Deno.test("densenet family: invalid rows raise named errors", () => {
   bad({ compression: 0 }, /Cannot create DenseNet: compression must be in \(0, 1\]/);
   bad({ bnSize: -1 }, /Cannot create DenseNet: bnSize must be an integer >= 0/);
   bad({ dropoutPlacement: "after" }, /Cannot create DenseNet: dropoutPlacement must be/);
+});
+
+Deno.test("densenet family: the parity fixtures' torch state_dicts have our keys and shapes, in order", () => {
+  const cases: [string, string, cnn.models.ModelOptions][] = [
+    ["densenet_bc_small_parity", "densenet_bc_100_12", { blockConfig: [2, 2, 2] }],
+    ["densenet_small_parity", "densenet_40_12", { growthRate: 6, blockConfig: [2, 2, 2] }],
+  ];
+  for (const [file, name, options] of cases) {
+    const fx = readFixture(Deno.readFileSync(new URL(`../fixtures/${file}.safetensors`, import.meta.url)));
+    const want = [...fx].filter(([k]) => k.startsWith("state.")).map(([k, v]) => [k.slice(6), v.shape]);
+    const m = onMeta(() => cnn.models.create(name, options));
+    assert.deepEqual([...m.stateDict()].map(([k, t]) => [k, [...t.shape]]), want, file);
+    m.dispose();
+  }
 });
 
 Deno.test("close meta runtime (densenet)", async () => {

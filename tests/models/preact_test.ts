@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { createRuntime, type Runtime, withRuntime } from "../../tensor/mod.ts";
+import { readFixture } from "../_util/fixture.ts";
 import {
   type PreActBasicBlock,
   type PreActBottleneck,
@@ -204,6 +205,20 @@ Deno.test("preact family: invalid rows raise named errors", () => {
     () => onMeta(() => cnn.models.create("preact_resnet164", { widths: [66, 128, 256] })),
     /Cannot create PreActBottleneck: output channels 66 are not divisible by 4/,
   );
+});
+
+Deno.test("preact family: the parity fixtures' torch state_dicts have our keys and shapes, in order", () => {
+  const cases: [string, string, cnn.models.ModelOptions][] = [
+    ["preact_small_parity", "preact_resnet164", { depths: [2, 1, 1], widths: [32, 64, 128] }],
+    ["wrn_10_1_parity", "wrn_10_1", {}],
+  ];
+  for (const [file, name, options] of cases) {
+    const fx = readFixture(Deno.readFileSync(new URL(`../fixtures/${file}.safetensors`, import.meta.url)));
+    const want = [...fx].filter(([k]) => k.startsWith("state.")).map(([k, v]) => [k.slice(6), v.shape]);
+    const m = onMeta(() => cnn.models.create(name, options));
+    assert.deepEqual([...m.stateDict()].map(([k, t]) => [k, [...t.shape]]), want, file);
+    m.dispose();
+  }
 });
 
 Deno.test("close meta runtime (preact)", async () => {
