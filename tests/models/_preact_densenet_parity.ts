@@ -93,10 +93,9 @@ export async function trainParity(
   for (const [k, t] of model.stateDict()) {
     const want = fx.get(`train.${k}`);
     if (!want) continue;
-    const got = await t.toArray();
-    if (t.dtype === "int64") assert.equal(Number(got[0]), want.data[0], k);
+    if (t.dtype === "int64") assert.equal(await t.item(), want.data[0], k);
     else {
-      const e = relErr(got as Float32Array, want.data);
+      const e = relErr(await t.toArray(), want.data);
       assert.ok(e < 1e-4, `${name}: ${k} after the pass rel err ${e}`);
     }
   }
