@@ -82,13 +82,21 @@ function conv(cin: number, cout: number, k: number): Conv2d {
 
 /** One dense layer (torchvision `_DenseLayer`); returns only its k new channels. */
 export class DenseLayer extends Module {
+  /** BN of the concatenated input. */
   norm1: BatchNorm2d;
+  /** ReLU after norm1. */
   relu1: ReLU;
+  /** 1×1 bottleneck (bnSize·k), or the 3×3 conv of a plain layer. */
   conv1: Conv2d;
+  /** BN before the 3×3 (bottleneck layers only). */
   norm2: BatchNorm2d | null;
+  /** ReLU after norm2 (bottleneck layers only). */
   relu2: ReLU | null;
+  /** 3×3 conv to k channels (bottleneck layers only). */
   conv2: Conv2d | null;
+  /** Dropout after conv1 (paper placement, bottleneck layers), or null. */
   drop1: Dropout | null;
+  /** Dropout on the layer output, or null. */
   drop2: Dropout | null;
 
   /** A layer reading `cin` channels and producing `growthRate`; bnSize 0 drops the bottleneck. */
@@ -183,10 +191,15 @@ export class Transition extends Sequential {
 
 /** The network: `features` (torchvision's names), then `relu` → `avgpool` → `flatten` → `classifier`. */
 export class DenseNet extends Module {
+  /** Stem, dense blocks, transitions and norm5 under torchvision's names. */
   features: Sequential;
+  /** ReLU after norm5. */
   relu: ReLU;
+  /** Global average pool. */
   avgpool: AdaptiveAvgPool2d;
+  /** [n, c, 1, 1] to [n, c]. */
   flatten: Flatten;
+  /** The FC head. */
   classifier: Linear;
   /** The resolved row (options applied). */
   readonly config: Readonly<DenseNetConfig>;

@@ -108,11 +108,17 @@ function unitForward(
 
 /** Full pre-activation unit with two 3×3 convs (WRN's B(3,3)); dropout between the convs when p > 0. */
 export class PreActBasicBlock extends Module {
+  /** Pre-activation BN of the unit input (shared with the projection). */
   bn1: BatchNorm2d;
+  /** First 3×3 conv (carries the stride). */
   conv1: Conv2d;
+  /** BN before the second conv. */
   bn2: BatchNorm2d;
+  /** Dropout between the convs (WRN), or null. */
   dropout: Dropout | null;
+  /** Second 3×3 conv. */
   conv2: Conv2d;
+  /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
   downsample: Sequential | null;
   /** Output channels per stage width (1). */
   static readonly expansion = 1;
@@ -147,13 +153,21 @@ export class PreActBasicBlock extends Module {
 
 /** Full pre-activation bottleneck unit: (BN-ReLU-conv) × 3, 1×1 → 3×3 → 1×1 (4× expansion). */
 export class PreActBottleneck extends Module {
+  /** Pre-activation BN of the unit input (shared with the projection). */
   bn1: BatchNorm2d;
+  /** 1×1 reduction (stride here when strideOn is "1x1"). */
   conv1: Conv2d;
+  /** BN before the 3×3. */
   bn2: BatchNorm2d;
+  /** 3×3 conv (stride here when strideOn is "3x3"). */
   conv2: Conv2d;
+  /** BN before the 1×1 expansion. */
   bn3: BatchNorm2d;
+  /** Dropout before the last conv, or null. */
   dropout: Dropout | null;
+  /** 1×1 expansion to the output width. */
   conv3: Conv2d;
+  /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
   downsample: Sequential | null;
   /** Output channels per inner width (4). */
   static readonly expansion = 4;
