@@ -18,6 +18,7 @@ export {
   list,
   type ModelEntry,
   type ModelOptions,
+  type ModelResolver,
   register,
   registerResolver,
 } from "./registry.ts";

@@ -59,14 +59,15 @@ export function register(entries: Record<string, ModelEntry>): void {
   }
 }
 
-type Resolver = (name: string) => ModelEntry | undefined;
-const RESOLVERS: Resolver[] = [];
+/** A function that maps a name outside the fixed list to an entry (or undefined). */
+export type ModelResolver = (name: string) => ModelEntry | undefined;
+const RESOLVERS: ModelResolver[] = [];
 
 /**
  * Adds a resolver for names outside the fixed list (a family of names such as `wrn_<depth>_<k>`): `entry()`
  * asks each resolver in turn when a name is not registered. Resolved names are not in {@linkcode list}.
  */
-export function registerResolver(fn: Resolver): void {
+export function registerResolver(fn: ModelResolver): void {
   RESOLVERS.push(fn);
 }
 
