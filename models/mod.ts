@@ -21,4 +21,9 @@ export {
   register,
 } from "./registry.ts";
 // Each family registers its entries here, one line each.
+import { register } from "./registry.ts";
+import { GOOGLENET_MODELS } from "./googlenet.ts";
+import { BN_INCEPTION_MODELS } from "./bn_inception.ts";
+import { INCEPTION_V3_MODELS } from "./inception_v3.ts";
+register({ ...GOOGLENET_MODELS, ...BN_INCEPTION_MODELS, ...INCEPTION_V3_MODELS });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
