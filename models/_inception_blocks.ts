@@ -361,8 +361,8 @@ export class InceptionNet extends Module {
   }
 
   /**
-   * Main and auxiliary logits. In training the aux list follows torchvision's tuple order (GoogLeNet:
-   * [aux2, aux1]; Inception v3: [AuxLogits]); in eval mode it is empty.
+   * Main and auxiliary logits. In training the aux list follows torchvision's tuple positions (GoogLeNet:
+   * [out of aux1, out of aux2]; Inception v3: [AuxLogits]); in eval mode it is empty.
    */
   forwardAux(x: Tensor): AuxOutputs {
     return this.#trunk(x, this.training);

@@ -162,7 +162,8 @@ export class GoogLeNetAux extends Module {
 /**
  * Builds GoogLeNet. torchvision preset (default): `GoogLeNet(aux_logits, transform_input)` with identical
  * state_dict; paper preset: see the module docs. In training, `forwardAux` returns
- * `{ logits, aux: [aux2, aux1] }` (torchvision's tuple order).
+ * `{ logits, aux: [out of aux1 (on 4a), out of aux2 (on 4d)] }`, torchvision's tuple positions (its
+ * `GoogLeNetOutputs` field names are swapped: `aux_logits2` holds the output of module aux1).
  *
  * @example
  * ```ts
@@ -247,7 +248,9 @@ export function googlenet(options: GoogLeNetOptions = {}): InceptionNet {
     children,
     trunk,
     taps: [{ after: "inception4a", head: "aux1" }, { after: "inception4d", head: "aux2" }],
-    auxOrder: ["aux2", "aux1"],
+    // torchvision's tuple is (logits, out of aux1, out of aux2): GoogLeNet.forward unpacks _forward's
+    // (x, aux2, aux1) as (x, aux1, aux2), so the field named aux_logits2 holds module aux1's output.
+    auxOrder: ["aux1", "aux2"],
     transformInput,
   });
   // torchvision: trunc_normal_(std 0.01, a=-2, b=2) on every conv and linear weight. The paper preset

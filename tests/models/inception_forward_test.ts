@@ -155,8 +155,9 @@ Deno.test({
     const out = model.forwardAux(x);
     await close(out.logits, fx.get("train.logits")!, 1e-4, "train logits");
     assert.equal(out.aux.length, 2);
-    await close(out.aux[0], fx.get("train.aux2")!, 1e-4, "train aux2 (first, torchvision order)");
-    await close(out.aux[1], fx.get("train.aux1")!, 1e-4, "train aux1");
+    // torchvision's tuple positions: module aux1 (on 4a) first, then aux2 (on 4d)
+    await close(out.aux[0], fx.get("train.aux1")!, 1e-4, "train aux1 (first, torchvision tuple position)");
+    await close(out.aux[1], fx.get("train.aux2")!, 1e-4, "train aux2");
     const labels = Int32Array.from(fx.get("labels")!.data);
     const loss = googlenetLoss(out, labels);
     const want = fx.get("train.loss")!.data[0];
@@ -230,7 +231,7 @@ Deno.test({
       64,
     ]);
     const out = model.forwardAux(x);
-    const loss = cnn.ops.crossEntropy(out.aux[1], new Int32Array([1, 4]));
+    const loss = cnn.ops.crossEntropy(out.aux[0], new Int32Array([1, 4]));
     await cnn.backward(loss);
     const has = (prefix: string) =>
       model.namedParameters().filter(([k]) => k.startsWith(prefix)).every(([, p]) => p.grad !== null);
