@@ -4,8 +4,9 @@
  * - committed small fixture: a GoogLeNet Inception module, an Inception v3 InceptionC (asymmetric 1x7 /
  *   7x1 kernels) and a reduced-width InceptionE (split branches): eval forward, train-mode forward,
  *   gradients of every parameter for a fixed upstream gradient, updated running statistics;
- * - large fixtures (tests/fixtures/large/, skipped visibly when absent): googlenet (transform_input) eval
- *   logits and a train-mode forwardAux + googlenetLoss + gradients; inception_v3 eval logits;
+ * - large fixtures (tests/fixtures/large/, skipped visibly when absent): googlenet (transform_input) and
+ *   googlenet_paper (vs a torch replica) eval logits and train-mode forwardAux + googlenetLoss +
+ *   gradients; inception_v3 eval logits;
  * - the aux-loss weighting on fixed logits, and aux gradients reaching only the layers below their tap.
  * Guarded by kernelsReady() until the kernels merge.
  */
@@ -15,7 +16,7 @@ import { exists, type FixtureArray, readFixture } from "../_util/fixture.ts";
 import { kernelsReady, MODEL_KERNELS } from "../_util/kernels_ready.ts";
 import { googlenet, googlenetLoss, inceptionModule } from "../../models/googlenet.ts";
 import { inceptionC, inceptionV3 } from "../../models/inception_v3.ts";
-import { BasicConv2d, FlatInception } from "../../models/_inception_blocks.ts";
+import { BasicConv2d, FlatInception, type InceptionNet } from "../../models/_inception_blocks.ts";
 
 const READY = kernelsReady(...MODEL_KERNELS, "crossEntropyForward", "crossEntropyBackward");
 if (READY) await cnn.init({ threads: 1 });
@@ -126,71 +127,77 @@ for (const [name, make] of BLOCKS) {
   });
 }
 
+async function evalParity(fixture: string, make: () => cnn.nn.Module): Promise<void> {
+  const fx = readFixture(Deno.readFileSync(large(fixture)));
+  const model = make();
+  await loadState(model, fx, "w.");
+  model.eval();
+  const x = tensorOf(fx, "x");
+  const y = cnn.noGrad(() => model.forward(x));
+  await close(y, fx.get("eval")!, 1e-4, `${fixture} eval`);
+  x.dispose();
+  y.dispose();
+  model.dispose();
+}
+
+/** forwardAux in training (dropout off) + googlenetLoss + backward vs the fixture's train.* and grad.*. */
+async function trainParity(fixture: string, make: () => InceptionNet): Promise<void> {
+  const fx = readFixture(Deno.readFileSync(large(fixture)));
+  const model = make();
+  await loadState(model, fx, "w.");
+  model.train();
+  const x = tensorOf(fx, "x");
+  const out = model.forwardAux(x);
+  await close(out.logits, fx.get("train.logits")!, 1e-4, "train logits");
+  assert.equal(out.aux.length, 2);
+  // torchvision's tuple positions: module aux1 (on 4a) first, then aux2 (on 4d)
+  await close(out.aux[0], fx.get("train.aux1")!, 1e-4, "train aux1 (first, torchvision tuple position)");
+  await close(out.aux[1], fx.get("train.aux2")!, 1e-4, "train aux2");
+  const labels = Int32Array.from(fx.get("labels")!.data);
+  const loss = googlenetLoss(out, labels);
+  const want = fx.get("train.loss")!.data[0];
+  assert.ok(Math.abs(await loss.item() - want) < 1e-4 * Math.max(1, want), "loss");
+  await cnn.backward(loss);
+  const params = new Map(model.namedParameters());
+  const grads = [...fx.keys()].filter((k) => k.startsWith("grad."));
+  assert.ok(grads.length >= 5);
+  for (const k of grads) {
+    const p = params.get(k.slice(5))!;
+    assert.ok(p.grad, `${k} has no gradient`);
+    await close(p.grad, fx.get(k)!, 1e-3, k);
+  }
+  for (const t of [x, out.logits, ...out.aux, loss]) t.dispose();
+  model.dispose();
+}
+
 Deno.test({
   name: "googlenet (transform_input) eval logits match torchvision (large fixture)",
   ignore: !READY || !exists(large("googlenet")),
-  fn: async () => {
-    const fx = readFixture(Deno.readFileSync(large("googlenet")));
-    const model = googlenet({ transformInput: true });
-    await loadState(model, fx, "w.");
-    model.eval();
-    const x = tensorOf(fx, "x");
-    const y = cnn.noGrad(() => model.forward(x));
-    await close(y, fx.get("eval")!, 1e-4, "googlenet eval");
-    x.dispose();
-    y.dispose();
-    model.dispose();
-  },
+  fn: () => evalParity("googlenet", () => googlenet({ transformInput: true })),
 });
 
 Deno.test({
   name: "googlenet train-mode forwardAux + googlenetLoss + gradients match torchvision (large fixture)",
   ignore: !READY || !exists(large("googlenet")),
-  fn: async () => {
-    const fx = readFixture(Deno.readFileSync(large("googlenet")));
-    const model = googlenet({ transformInput: true, dropout: 0, dropoutAux: 0 });
-    await loadState(model, fx, "w.");
-    model.train();
-    const x = tensorOf(fx, "x");
-    const out = model.forwardAux(x);
-    await close(out.logits, fx.get("train.logits")!, 1e-4, "train logits");
-    assert.equal(out.aux.length, 2);
-    // torchvision's tuple positions: module aux1 (on 4a) first, then aux2 (on 4d)
-    await close(out.aux[0], fx.get("train.aux1")!, 1e-4, "train aux1 (first, torchvision tuple position)");
-    await close(out.aux[1], fx.get("train.aux2")!, 1e-4, "train aux2");
-    const labels = Int32Array.from(fx.get("labels")!.data);
-    const loss = googlenetLoss(out, labels);
-    const want = fx.get("train.loss")!.data[0];
-    assert.ok(Math.abs(await loss.item() - want) < 1e-4 * Math.max(1, want), "loss");
-    await cnn.backward(loss);
-    const params = new Map(model.namedParameters());
-    const grads = [...fx.keys()].filter((k) => k.startsWith("grad."));
-    assert.ok(grads.length >= 5);
-    for (const k of grads) {
-      const p = params.get(k.slice(5))!;
-      assert.ok(p.grad, `${k} has no gradient`);
-      await close(p.grad, fx.get(k)!, 1e-3, k);
-    }
-    for (const t of [x, out.logits, ...out.aux, loss]) t.dispose();
-    model.dispose();
-  },
+  fn: () => trainParity("googlenet", () => googlenet({ transformInput: true, dropout: 0, dropoutAux: 0 })),
+});
+
+Deno.test({
+  name: "googlenet_paper (LRN, 5x5, no BN) eval logits match a torch replica (large fixture)",
+  ignore: !READY || !exists(large("googlenet_paper")),
+  fn: () => evalParity("googlenet_paper", () => googlenet({ variant: "paper" })),
+});
+
+Deno.test({
+  name: "googlenet_paper train-mode forwardAux + 0.3-weighted loss + gradients match a torch replica",
+  ignore: !READY || !exists(large("googlenet_paper")),
+  fn: () => trainParity("googlenet_paper", () => googlenet({ variant: "paper", dropout: 0, dropoutAux: 0 })),
 });
 
 Deno.test({
   name: "inception_v3 eval logits match torchvision (large fixture)",
   ignore: !READY || !exists(large("inception_v3")),
-  fn: async () => {
-    const fx = readFixture(Deno.readFileSync(large("inception_v3")));
-    const model = inceptionV3();
-    await loadState(model, fx, "w.");
-    model.eval();
-    const x = tensorOf(fx, "x");
-    const y = cnn.noGrad(() => model.forward(x));
-    await close(y, fx.get("eval")!, 1e-4, "inception_v3 eval");
-    x.dispose();
-    y.dispose();
-    model.dispose();
-  },
+  fn: () => evalParity("inception_v3", () => inceptionV3()),
 });
 
 Deno.test({
