@@ -32,4 +32,8 @@ registerResolver(resolveWrn);
 import { DENSENET_ENTRIES, resolveDenseNet } from "./densenet.ts";
 register(DENSENET_ENTRIES);
 registerResolver(resolveDenseNet);
+import { GOOGLENET_MODELS } from "./googlenet.ts";
+import { BN_INCEPTION_MODELS } from "./bn_inception.ts";
+import { INCEPTION_V3_MODELS } from "./inception_v3.ts";
+register({ ...GOOGLENET_MODELS, ...BN_INCEPTION_MODELS, ...INCEPTION_V3_MODELS });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
