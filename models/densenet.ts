@@ -354,6 +354,9 @@ export const CIFAR_DENSENETS: Record<string, [number, number, boolean]> = {
   densenet_bc_100_12: [100, 12, true],
   densenet_bc_250_24: [250, 24, true],
   densenet_bc_190_40: [190, 40, true],
+  // The issue's short names for the paper's plain DenseNets (k = 12, the paper's base growth rate).
+  densenet40_cifar: [40, 12, false],
+  densenet100_cifar: [100, 12, false],
 };
 
 /** Resolves `densenet_<L>_<k>` and `densenet_bc_<L>_<k>` for valid depths (undefined otherwise). */

@@ -297,9 +297,9 @@ export const PREACT_RESNETS = {
   preact_resnet101: { block: "bottleneck", depths: [3, 4, 23, 3], layout: "imagenet" },
   preact_resnet152: { block: "bottleneck", depths: [3, 8, 36, 3], layout: "imagenet" },
   preact_resnet200: { block: "bottleneck", depths: [3, 24, 36, 3], layout: "imagenet" },
-  preact_resnet110: { block: "basic", depths: [18, 18, 18], layout: "cifar" },
-  preact_resnet164: { block: "bottleneck", depths: [18, 18, 18], layout: "cifar" },
-  preact_resnet1001: { block: "bottleneck", depths: [111, 111, 111], layout: "cifar" },
+  preact_resnet110_cifar: { block: "basic", depths: [18, 18, 18], layout: "cifar" },
+  preact_resnet164_cifar: { block: "bottleneck", depths: [18, 18, 18], layout: "cifar" },
+  preact_resnet1001_cifar: { block: "bottleneck", depths: [111, 111, 111], layout: "cifar" },
 } as const satisfies Record<string, PreActConfig>;
 
 /**

@@ -23,13 +23,13 @@ const PREACT_SMALL = { depths: [2, 1, 1], widths: [32, 64, 128] };
 Deno.test({
   name: "small pre-act bottleneck (CIFAR) eval logits match torch",
   ignore: !READY,
-  fn: () => evalParity("preact_resnet164", small("preact_small_parity"), PREACT_SMALL),
+  fn: () => evalParity("preact_resnet164_cifar", small("preact_small_parity"), PREACT_SMALL),
 });
 
 Deno.test({
   name: "small pre-act bottleneck (CIFAR) train-mode forward/backward matches torch",
   ignore: !READY,
-  fn: () => trainParity("preact_resnet164", small("preact_small_parity"), PREACT_SMALL),
+  fn: () => trainParity("preact_resnet164_cifar", small("preact_small_parity"), PREACT_SMALL),
 });
 
 Deno.test({

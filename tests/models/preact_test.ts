@@ -28,9 +28,9 @@ const PARAMS: Record<string, number> = {
   preact_resnet101: 44_541_480,
   preact_resnet152: 60_185_128,
   preact_resnet200: 64_666_152,
-  preact_resnet110: 1_730_522,
-  preact_resnet164: 1_703_258,
-  preact_resnet1001: 10_327_706,
+  preact_resnet110_cifar: 1_730_522,
+  preact_resnet164_cifar: 1_703_258,
+  preact_resnet1001_cifar: 10_327_706,
   wrn_16_4: 2_748_890,
   wrn_16_8: 10_961_370,
   wrn_22_8: 17_158_106,
@@ -40,8 +40,8 @@ const PARAMS: Record<string, number> = {
 };
 
 const GMACS: Record<string, number> = {
-  preact_resnet164: 0.245,
-  preact_resnet1001: 1.488,
+  preact_resnet164_cifar: 0.245,
+  preact_resnet1001_cifar: 1.488,
   wrn_28_10: 5.243,
   wrn_16_8: 1.548,
 };
@@ -53,7 +53,7 @@ Deno.test("preact family: every row is registered with its input size and classe
   assert.equal(cnn.models.entry("preact_resnet50").family, "preact_resnet");
   assert.deepEqual(cnn.models.entry("preact_resnet50").inputSize, [3, 224, 224]);
   assert.equal(cnn.models.entry("preact_resnet50").numClasses, 1000);
-  assert.deepEqual(cnn.models.entry("preact_resnet164").inputSize, [3, 32, 32]);
+  assert.deepEqual(cnn.models.entry("preact_resnet164_cifar").inputSize, [3, 32, 32]);
   assert.equal(cnn.models.entry("wrn_28_10").family, "wrn");
   assert.equal(cnn.models.entry("wrn_28_10").numClasses, 10);
 });
@@ -65,7 +65,7 @@ Deno.test("preact family: parameter counts are exact", () => {
     m.dispose();
   }
   // a 100-class head adds 90 x (final width + 1 bias): PARAMS.md's note omits the 90 biases
-  const c100 = onMeta(() => cnn.models.create("preact_resnet164", { numClasses: 100 }));
+  const c100 = onMeta(() => cnn.models.create("preact_resnet164_cifar", { numClasses: 100 }));
   assert.equal(c100.numParameters(), 1_703_258 + 90 * 257);
   c100.dispose();
   const w100 = onMeta(() => cnn.models.create("wrn_28_10", { numClasses: 100 }));
@@ -123,7 +123,7 @@ Deno.test("preact family: keys, projection only where the shape changes, final B
 });
 
 Deno.test("preact family: bottleneck stride on the first 1x1 (CIFAR) or the 3x3 (ImageNet)", () => {
-  const cifar = onMeta(() => cnn.models.create("preact_resnet164")) as PreActResNet;
+  const cifar = onMeta(() => cnn.models.create("preact_resnet164_cifar")) as PreActResNet;
   const cu = (cifar as unknown as Record<string, cnn.nn.Sequential>).layer2.at(0) as PreActBottleneck;
   assert.equal(cu.conv1.options.stride, 2);
   assert.equal(cu.conv2.options.stride, 1);
@@ -202,14 +202,14 @@ Deno.test("preact family: invalid rows raise named errors", () => {
     /Cannot create PreActResNet: 4 depths but 2 widths/,
   );
   assert.throws(
-    () => onMeta(() => cnn.models.create("preact_resnet164", { widths: [66, 128, 256] })),
+    () => onMeta(() => cnn.models.create("preact_resnet164_cifar", { widths: [66, 128, 256] })),
     /Cannot create PreActBottleneck: output channels 66 are not divisible by 4/,
   );
 });
 
 Deno.test("preact family: the parity fixtures' torch state_dicts have our keys and shapes, in order", () => {
   const cases: [string, string, cnn.models.ModelOptions][] = [
-    ["preact_small_parity", "preact_resnet164", { depths: [2, 1, 1], widths: [32, 64, 128] }],
+    ["preact_small_parity", "preact_resnet164_cifar", { depths: [2, 1, 1], widths: [32, 64, 128] }],
     ["wrn_10_1_parity", "wrn_10_1", {}],
   ];
   for (const [file, name, options] of cases) {
