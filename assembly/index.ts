@@ -12,3 +12,4 @@ export {
   cross_entropy_backward, cross_entropy_forward, log_softmax_backward, log_softmax_forward, softmax_backward,
   softmax_forward,
 } from "./softmax";
+export { bias_relu, col2im, im2col, sgemm } from "./gemm";

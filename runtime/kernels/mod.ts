@@ -4,6 +4,7 @@
  */
 export * from "./dropout.ts";
 export * from "./elementwise.ts";
+export * from "./gemm.ts";
 export * from "./optim.ts";
 export * from "./softmax.ts";
 export * from "./_pending.ts";

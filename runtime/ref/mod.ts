@@ -6,6 +6,7 @@
 import type { Heap } from "../heap.ts";
 import * as dropout from "./dropout.ts";
 import * as elementwise from "./elementwise.ts";
+import * as gemm from "./gemm.ts";
 import * as optim from "./optim.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
@@ -18,6 +19,7 @@ export type RefKernel = (h: Heap, ...args: any[]) => void;
 export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...dropout,
   ...elementwise,
+  ...gemm,
   ...optim,
   ...probe,
   ...softmax,
