@@ -13,3 +13,11 @@ export {
   softmax_forward,
 } from "./softmax";
 export { bias_relu, col2im, im2col, sgemm } from "./gemm";
+export {
+  adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+  max_pool2d_backward, max_pool2d_forward,
+} from "./pool";
+export {
+  batch_norm_backward, batch_norm_eval_backward, batch_norm_eval_forward, batch_norm_train_forward, lrn_backward,
+  lrn_forward,
+} from "./norm";

@@ -7,4 +7,5 @@ export * from "./elementwise.ts";
 export * from "./gemm.ts";
 export * from "./optim.ts";
 export * from "./softmax.ts";
-export * from "./_pending.ts";
+export * from "./norm.ts";
+export * from "./pool.ts";

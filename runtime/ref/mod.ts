@@ -7,7 +7,9 @@ import type { Heap } from "../heap.ts";
 import * as dropout from "./dropout.ts";
 import * as elementwise from "./elementwise.ts";
 import * as gemm from "./gemm.ts";
+import * as norm from "./norm.ts";
 import * as optim from "./optim.ts";
+import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
 
@@ -20,7 +22,9 @@ export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...dropout,
   ...elementwise,
   ...gemm,
+  ...norm,
   ...optim,
+  ...pool,
   ...probe,
   ...softmax,
 };
