@@ -172,17 +172,21 @@ export function sgemm(
   }
 }
 
-// x: [C, H, W] (one image, one group) -> col: [C * kh * kw, outH * outW]; zero where the window
-// reads padding. Units: the C * kh * kw rows of col.
+// x: images of [C, H, W] at imgStride floats apart -> col: [C * kh * kw, ldcol]; image i fills the
+// columns [i * outH * outW, (i + 1) * outH * outW) of every row; zero where the window reads padding.
+// Units: images x (C * kh * kw) rows, image-major.
 export function im2col(
-  x: usize, col: usize, h: i32, w: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32,
-  padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32, end: i32,
+  x: usize, col: usize, c: i32, imgStride: i32, ldcol: i32, h: i32, w: i32, kh: i32, kw: i32, strideH: i32,
+  strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32,
+  end: i32,
 ): void {
+  const rows = c * kh * kw;
   const hw = outH * outW;
-  for (let r = start; r < end; r++) {
+  for (let u = start; u < end; u++) {
+    const img = u / rows, r = u % rows;
     const kj = r % kw, ki = (r / kw) % kh, ch = r / (kw * kh);
-    const plane = x + (<usize>(ch * h * w) << 2);
-    let dst = col + (<usize>r * <usize>hw << 2);
+    const plane = x + (<usize>img * <usize>imgStride << 2) + (<usize>(ch * h * w) << 2);
+    let dst = col + ((<usize>r * <usize>ldcol + <usize>img * <usize>hw) << 2);
     const offW = kj * dilationW - padLeft;
     // Output columns whose input column is inside [0, w): ow in [lo, hi).
     let lo = 0;
@@ -213,19 +217,22 @@ export function im2col(
   }
 }
 
-// col: [C * kh * kw, outH * outW] -> dx: [C, H, W], dx += the columns scattered back (the adjoint of
-// im2col). Units: the C channels (each writes only its own plane, so threads never collide).
+// col: [C * kh * kw, ldcol] (layout of im2col) -> dx: images of [C, H, W] at imgStride floats apart,
+// dx += the columns scattered back (the adjoint of im2col). Units: images x C planes (each writes only
+// its own plane, so threads never collide).
 export function col2im(
-  col: usize, dx: usize, h: i32, w: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32,
-  padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32, end: i32,
+  col: usize, dx: usize, c: i32, imgStride: i32, ldcol: i32, h: i32, w: i32, kh: i32, kw: i32, strideH: i32,
+  strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32,
+  end: i32,
 ): void {
   const hw = outH * outW;
-  for (let ch = start; ch < end; ch++) {
-    const plane = dx + (<usize>(ch * h * w) << 2);
+  for (let u = start; u < end; u++) {
+    const img = u / c, ch = u % c;
+    const plane = dx + (<usize>img * <usize>imgStride << 2) + (<usize>(ch * h * w) << 2);
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
         const r = (ch * kh + ki) * kw + kj;
-        let src = col + (<usize>r * <usize>hw << 2);
+        let src = col + ((<usize>r * <usize>ldcol + <usize>img * <usize>hw) << 2);
         const offW = kj * dilationW - padLeft;
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH - padTop + ki * dilationH;
@@ -242,6 +249,46 @@ export function col2im(
           src += <usize>outW << 2;
         }
       }
+    }
+  }
+}
+
+// src: [n, c, hw] -> dst: [c, n * hw] (dst[ch, i * hw + j] = src[i, ch, j]). Units: the n * c rows.
+export function to_cnhw(src: usize, dst: usize, c: i32, hw: i32, n: i32, start: i32, end: i32): void {
+  for (let u = start; u < end; u++) {
+    const i = u / c, ch = u % c;
+    memory.copy(
+      dst + ((<usize>ch * <usize>n * <usize>hw + <usize>i * <usize>hw) << 2),
+      src + (<usize>u * <usize>hw << 2),
+      <usize>hw << 2,
+    );
+  }
+}
+
+// src: [c, n * hw] -> dst: [n, c, hw], adding bias[ch] (bias != 0) and applying ReLU (relu != 0).
+// Units: the n * c rows.
+export function from_cnhw(
+  src: usize, dst: usize, bias: usize, relu: i32, c: i32, hw: i32, n: i32, start: i32, end: i32,
+): void {
+  const zero = f32x4.splat(0);
+  for (let u = start; u < end; u++) {
+    const i = u / c, ch = u % c;
+    const s = src + ((<usize>ch * <usize>n * <usize>hw + <usize>i * <usize>hw) << 2);
+    const d = dst + (<usize>u * <usize>hw << 2);
+    const bv = bias != 0 ? load<f32>(bias + (<usize>ch << 2)) : <f32>0;
+    const b4 = f32x4.splat(bv);
+    let j = 0;
+    for (; j + 4 <= hw; j += 4) {
+      const o = <usize>j << 2;
+      let v = f32x4.add(v128.load(s + o), b4);
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(d + o, v);
+    }
+    for (; j < hw; j++) {
+      const o = <usize>j << 2;
+      let v = load<f32>(s + o) + bv;
+      if (relu && !(v > 0)) v = v != v ? v : 0;
+      store<f32>(d + o, v);
     }
   }
 }

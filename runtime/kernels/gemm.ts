@@ -70,7 +70,7 @@ function isPointwise(g: Conv2dGeometry): boolean {
     g.padBottom === 0 && g.padRight === 0;
 }
 
-function colArgs(g: Conv2dGeometry): number[] {
+function geoArgs(g: Conv2dGeometry): number[] {
   return [
     g.h,
     g.w,
@@ -87,39 +87,108 @@ function colArgs(g: Conv2dGeometry): number[] {
   ];
 }
 
+/** Bytes of im2col buffer a chunk may use; images are processed in chunks that fit. */
+let colBudget = 48 << 20;
+
+/** @internal Sets the im2col chunk budget in bytes (tests use a tiny one to exercise chunking). */
+export function setConvChunkBytes(bytes: number): number {
+  const old = colBudget;
+  colBudget = bytes;
+  return old;
+}
+
+interface Plan {
+  cig: number;
+  cog: number;
+  K: number;
+  HW: number;
+  inHW: number;
+  /** Images per chunk. */
+  nb: number;
+}
+
+function plan(g: Conv2dGeometry): Plan {
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
+  const K = cig * g.kh * g.kw, HW = g.outH * g.outW;
+  const perImage = 4 * Math.max(K, g.cOut) * HW;
+  const nb = Math.max(1, Math.min(g.n, Math.floor(colBudget / perImage)));
+  return { cig, cog, K, HW, inHW: g.h * g.w, nb };
+}
+
+/** Writes im2col columns of images [i0, i0 + nb), group gr, into col [K, nb * HW]. */
+function im2col(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  p: Plan,
+  x: number,
+  i0: number,
+  nb: number,
+  gr: number,
+  col: number,
+) {
+  const src = x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+  return rt.exec("im2col", [src, col, p.cig, g.cIn * p.inHW, nb * p.HW, ...geoArgs(g)], {
+    units: nb * p.K,
+    cost: nb * p.K * p.HW,
+  });
+}
+
 /** y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). */
 export async function conv2dForward(
   rt: Runtime,
   g: Conv2dGeometry,
   b: { x: number; w: number; bias: number; y: number; relu?: boolean },
 ): Promise<void> {
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
-  const K = cig * g.kh * g.kw, HW = g.outH * g.outW, inHW = g.h * g.w;
-  const direct = isPointwise(g);
-  const col = direct ? 0 : rt.heap.alloc(K * HW * 4);
+  const p = plan(g);
+  if (g.n === 1 && isPointwise(g)) {
+    // One image, 1x1: the input is already the GEMM's B; write y directly.
+    for (let gr = 0; gr < g.groups; gr++) {
+      await gemm(rt, {
+        m: p.cog,
+        n: p.HW,
+        k: p.K,
+        a: b.w + gr * p.cog * p.K * 4,
+        b: b.x + gr * p.cig * p.inHW * 4,
+        c: b.y + gr * p.cog * p.HW * 4,
+      });
+    }
+    if (b.bias || b.relu) {
+      await rt.exec("bias_relu", [b.y, b.bias, g.cOut, p.HW, b.relu ? 1 : 0], {
+        units: g.cOut,
+        cost: g.cOut * p.HW,
+      });
+    }
+    return;
+  }
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
   try {
-    for (let i = 0; i < g.n; i++) {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
       for (let gr = 0; gr < g.groups; gr++) {
-        const xg = b.x + ((i * g.cIn + gr * cig) * inHW) * 4;
-        if (!direct) await rt.exec("im2col", [xg, col, ...colArgs(g)], { units: K, cost: K * HW });
+        await im2col(rt, g, p, b.x, i0, nb, gr, col);
+        // T_g [cog, nb * HW] = W_g [cog, K] x col [K, nb * HW]
         await gemm(rt, {
-          m: cog,
-          n: HW,
-          k: K,
-          a: b.w + gr * cog * K * 4,
-          b: direct ? xg : col,
-          c: b.y + ((i * g.cOut + gr * cog) * HW) * 4,
+          m: p.cog,
+          n: cols,
+          k: p.K,
+          a: b.w + gr * p.cog * p.K * 4,
+          b: col,
+          c: t + gr * p.cog * cols * 4,
         });
       }
+      await rt.exec(
+        "from_cnhw",
+        [t, b.y + i0 * g.cOut * p.HW * 4, b.bias, b.relu ? 1 : 0, g.cOut, p.HW, nb],
+        {
+          units: nb * g.cOut,
+          cost: cols * g.cOut,
+        },
+      );
     }
   } finally {
-    if (col) rt.heap.free(col);
-  }
-  if (b.bias || b.relu) {
-    await rt.exec("bias_relu", [b.y, b.bias, g.cOut, HW, b.relu ? 1 : 0], {
-      units: g.n * g.cOut,
-      cost: g.n * g.cOut * HW,
-    });
+    rt.heap.free(col);
+    rt.heap.free(t);
   }
 }
 
@@ -129,30 +198,38 @@ export async function conv2dBackwardInput(
   g: Conv2dGeometry,
   b: { dy: number; w: number; dx: number },
 ): Promise<void> {
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
-  const K = cig * g.kh * g.kw, HW = g.outH * g.outW, inHW = g.h * g.w;
-  const direct = isPointwise(g);
-  if (!direct) await rt.exec("fill", [b.dx, 0], { units: g.n * g.cIn * inHW });
-  const col = direct ? 0 : rt.heap.alloc(K * HW * 4);
+  const p = plan(g);
+  await rt.exec("fill", [b.dx, 0], { units: g.n * g.cIn * p.inHW });
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
   try {
-    for (let i = 0; i < g.n; i++) {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+      await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
+        units: nb * g.cOut,
+        cost: cols * g.cOut,
+      });
       for (let gr = 0; gr < g.groups; gr++) {
-        const dxg = b.dx + ((i * g.cIn + gr * cig) * inHW) * 4;
-        // col [K, HW] = W_g^T [K, cog] x dY_g [cog, HW]
+        // col [K, nb * HW] = W_g^T [K, cog] x dY_g [cog, nb * HW]
         await gemm(rt, {
-          m: K,
-          n: HW,
-          k: cog,
-          a: b.w + gr * cog * K * 4,
+          m: p.K,
+          n: cols,
+          k: p.cog,
+          a: b.w + gr * p.cog * p.K * 4,
           transA: true,
-          b: b.dy + ((i * g.cOut + gr * cog) * HW) * 4,
-          c: direct ? dxg : col,
+          b: t + gr * p.cog * cols * 4,
+          c: col,
         });
-        if (!direct) await rt.exec("col2im", [col, dxg, ...colArgs(g)], { units: cig, cost: K * HW });
+        const dst = b.dx + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+        await rt.exec("col2im", [col, dst, p.cig, g.cIn * p.inHW, cols, ...geoArgs(g)], {
+          units: nb * p.cig,
+          cost: p.K * cols,
+        });
       }
     }
   } finally {
-    if (col) rt.heap.free(col);
+    rt.heap.free(col);
+    rt.heap.free(t);
   }
 }
 
@@ -162,30 +239,34 @@ export async function conv2dBackwardWeight(
   g: Conv2dGeometry,
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
-  const K = cig * g.kh * g.kw, HW = g.outH * g.outW, inHW = g.h * g.w;
-  const direct = isPointwise(g);
-  const col = direct ? 0 : rt.heap.alloc(K * HW * 4);
+  const p = plan(g);
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
   try {
-    for (let i = 0; i < g.n; i++) {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+      await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
+        units: nb * g.cOut,
+        cost: cols * g.cOut,
+      });
       for (let gr = 0; gr < g.groups; gr++) {
-        const xg = b.x + ((i * g.cIn + gr * cig) * inHW) * 4;
-        if (!direct) await rt.exec("im2col", [xg, col, ...colArgs(g)], { units: K, cost: K * HW });
-        // dW_g [cog, K] (+)= dY_g [cog, HW] x col^T [HW, K]
+        await im2col(rt, g, p, b.x, i0, nb, gr, col);
+        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x col^T [nb * HW, K]
         await gemm(rt, {
-          m: cog,
-          n: K,
-          k: HW,
-          a: b.dy + ((i * g.cOut + gr * cog) * HW) * 4,
-          b: direct ? xg : col,
+          m: p.cog,
+          n: p.K,
+          k: cols,
+          a: t + gr * p.cog * cols * 4,
+          b: col,
           transB: true,
-          c: b.dw + gr * cog * K * 4,
-          accumulate: i > 0,
+          c: b.dw + gr * p.cog * p.K * 4,
+          accumulate: i0 > 0,
         });
       }
     }
   } finally {
-    if (col) rt.heap.free(col);
+    rt.heap.free(col);
+    rt.heap.free(t);
   }
   if (b.dbias) {
     await sumToChannels(rt, {
@@ -193,7 +274,7 @@ export async function conv2dBackwardWeight(
       y: b.dbias,
       outer: g.n,
       channels: g.cOut,
-      inner: HW,
+      inner: p.HW,
       accumulate: false,
     });
   }

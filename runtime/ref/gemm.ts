@@ -41,11 +41,17 @@ export function sgemm(
   }
 }
 
-/** col[(c, ki, kj), (oh, ow)] = x[c, oh*sh - pt + ki*dh, ow*sw - pl + kj*dw] (0 outside), rows [start, end). */
+/**
+ * col[(c, ki, kj), i * outH * outW + (oh, ow)] = image i of x at [c, oh*sh - pt + ki*dh, ow*sw - pl + kj*dw]
+ * (0 outside); units u = image * rows + row for u in [start, end).
+ */
 export function im2col(
   h: Heap,
   x: number,
   col: number,
+  C: number,
+  imgStride: number,
+  ldcol: number,
   H: number,
   W: number,
   kh: number,
@@ -62,23 +68,30 @@ export function im2col(
   end: number,
 ): void {
   const f = h.f32;
-  for (let r = start; r < end; r++) {
+  const rows = C * kh * kw, hw = outH * outW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / rows), r = u % rows;
     const kj = r % kw, ki = Math.floor(r / kw) % kh, c = Math.floor(r / (kw * kh));
     for (let oh = 0; oh < outH; oh++) {
       for (let ow = 0; ow < outW; ow++) {
         const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
         const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-        f[(col >> 2) + r * outH * outW + oh * outW + ow] = inside ? f[(x >> 2) + (c * H + ih) * W + iw] : 0;
+        f[(col >> 2) + r * ldcol + img * hw + oh * outW + ow] = inside
+          ? f[(x >> 2) + img * imgStride + (c * H + ih) * W + iw]
+          : 0;
       }
     }
   }
 }
 
-/** dx[c] += the im2col rows of channel c scattered back, for channels [start, end). */
+/** dx[image, c] += the im2col rows of channel c (image's columns) scattered back; units image * C + c. */
 export function col2im(
   h: Heap,
   col: number,
   dx: number,
+  C: number,
+  imgStride: number,
+  ldcol: number,
   H: number,
   W: number,
   kh: number,
@@ -95,7 +108,9 @@ export function col2im(
   end: number,
 ): void {
   const f = h.f32;
-  for (let c = start; c < end; c++) {
+  const hw = outH * outW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / C), c = u % C;
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
         const r = (c * kh + ki) * kw + kj;
@@ -103,11 +118,54 @@ export function col2im(
           for (let ow = 0; ow < outW; ow++) {
             const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
             if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-              f[(dx >> 2) + (c * H + ih) * W + iw] += f[(col >> 2) + r * outH * outW + oh * outW + ow];
+              f[(dx >> 2) + img * imgStride + (c * H + ih) * W + iw] +=
+                f[(col >> 2) + r * ldcol + img * hw + oh * outW + ow];
             }
           }
         }
       }
+    }
+  }
+}
+
+/** dst[c, i * hw + j] = src[i, c, j] for rows u = i * C + c in [start, end). */
+export function to_cnhw(
+  h: Heap,
+  src: number,
+  dst: number,
+  C: number,
+  hw: number,
+  n: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let u = start; u < end; u++) {
+    const i = Math.floor(u / C), c = u % C;
+    for (let j = 0; j < hw; j++) f[(dst >> 2) + c * n * hw + i * hw + j] = f[(src >> 2) + u * hw + j];
+  }
+}
+
+/** dst[i, c, j] = relu?(src[c, i * hw + j] + bias[c]) for rows u = i * C + c in [start, end). */
+export function from_cnhw(
+  h: Heap,
+  src: number,
+  dst: number,
+  bias: number,
+  relu: number,
+  C: number,
+  hw: number,
+  n: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let u = start; u < end; u++) {
+    const i = Math.floor(u / C), c = u % C;
+    const bv = bias !== 0 ? f[(bias >> 2) + c] : 0;
+    for (let j = 0; j < hw; j++) {
+      const v = Math.fround(f[(src >> 2) + c * n * hw + i * hw + j] + bv);
+      f[(dst >> 2) + u * hw + j] = relu && v <= 0 ? 0 : v;
     }
   }
 }

@@ -186,6 +186,34 @@ forEachBackend("conv2d forward and both backwards match the direct convolution",
   }
 });
 
+forEachBackend("conv2d in chunks of one image equals the direct convolution", async (rt) => {
+  const old = K.setConvChunkBytes(1);
+  try {
+    const r = rng(12);
+    for (let t = 0; t < 6; t++) {
+      const g = { ...randomGeom(r), n: 3 };
+      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * (g.cIn / g.groups) * g.kh * g.kw;
+      const ys = g.n * g.cOut * g.outH * g.outW;
+      const x = uniform(r, xs), w = uniform(r, ws), dy = uniform(r, ys);
+      const X = new Buf(rt, x), W = new Buf(rt, w), Y = new Buf(rt, ys), DY = new Buf(rt, dy);
+      const DX = new Buf(rt, xs), DW = new Buf(rt, ws);
+      await rt.enqueue(async () => {
+        await K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Y.ptr });
+        await K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr });
+        await K.conv2dBackwardWeight(rt, g, { dy: DY.ptr, x: X.ptr, dw: DW.ptr, dbias: 0 });
+      });
+      const ref = convBackward(g, x, w, dy);
+      const label = `chunked ${JSON.stringify(g)}`;
+      assertClose(Y.read(), convForward(g, x, w), { rtol: 1e-4, atol: 1e-4, label });
+      assertClose(DX.read(), ref.dx, { rtol: 1e-4, atol: 1e-4, label });
+      assertClose(DW.read(), ref.dw, { rtol: 1e-4, atol: 1e-4, label });
+      for (const b of [X, W, Y, DY, DX, DW]) b.free(label);
+    }
+  } finally {
+    K.setConvChunkBytes(old);
+  }
+});
+
 Deno.test("direct convolution backward matches finite differences", () => {
   const r = rng(5);
   for (let t = 0; t < 4; t++) {
