@@ -18,6 +18,6 @@ export {
   max_pool2d_backward, max_pool2d_forward,
 } from "./pool";
 export {
-  batch_norm_backward, batch_norm_eval_backward, batch_norm_eval_forward, batch_norm_train_forward, lrn_backward,
+  batchnorm_backward, batchnorm_eval_backward, batchnorm_eval_forward, batchnorm_train_forward, lrn_backward,
   lrn_forward,
 } from "./norm";

@@ -1,10 +1,15 @@
 /**
- * Launchers of the pooling kernels (units: the n * c planes).
+ * Launchers of the pooling kernels (NCHW float32). Forward kernels split over output rows; backward
+ * kernels over (n, c) planes, so no two threads add into the same dx element. Backward launchers
+ * overwrite dx.
  * @module
  */
 import type { Runtime } from "../runtime.ts";
 
-/** Pooling geometry (padBottom/padRight may exceed padTop/padLeft in ceil mode; kernels clip). */
+/**
+ * Pooling geometry. Windows start at `o * stride - padTop/padLeft`; `padBottom/padRight` bound how far a
+ * window may overhang the far border (torch ceil mode); `outH/outW` are computed by the op.
+ */
 export interface Pool2dGeometry {
   n: number;
   c: number;
@@ -25,13 +30,26 @@ export interface Pool2dGeometry {
 }
 
 /** Average-pooling options (torch's count_include_pad and divisor_override). */
-export type AvgPoolOptions = { countIncludePad: boolean; divisorOverride?: number };
-/** Adaptive pooling geometry. */
-export type AdaptiveGeometry = { n: number; c: number; h: number; w: number; outH: number; outW: number };
+export type AvgPool2dOptions = { countIncludePad: boolean; divisorOverride?: number };
 
-const planes = (g: { n: number; c: number }) => g.n * g.c;
+/** Geometry of adaptive average pooling from [h, w] to [outH, outW]. */
+export type AdaptivePool2dGeometry = {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  outH: number;
+  outW: number;
+};
 
-/** Max pooling; `indices` (int32, same shape as y) receives the argmax within each plane. */
+function geomArgs(g: Pool2dGeometry): number[] {
+  return [g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft];
+}
+
+/**
+ * Max pooling: y [n, c, outH, outW] and int32 `indices` (same shape: the argmax's offset iy*w+ix in its
+ * input plane) from x [n, c, h, w]. Padding never wins; NaN does.
+ */
 export function maxPool2dForward(
   rt: Runtime,
   g: Pool2dGeometry,
@@ -41,43 +59,31 @@ export function maxPool2dForward(
     b.x,
     b.y,
     b.indices,
-    g.h,
-    g.w,
-    g.kh,
-    g.kw,
-    g.strideH,
-    g.strideW,
-    g.padTop,
-    g.padLeft,
+    ...geomArgs(g),
     g.dilationH,
     g.dilationW,
     g.outH,
     g.outW,
-  ], { units: planes(g), cost: planes(g) * g.outH * g.outW * g.kh * g.kw });
+  ], { units: g.n * g.c * g.outH, cost: g.n * g.c * g.outH * g.outW * g.kh * g.kw });
 }
 
-/** Max pooling backward: dx (overwritten) gets dy at the argmax positions. */
+/** Max pooling backward: dx [n, c, h, w] = 0, then dx[indices] += dy. */
 export function maxPool2dBackward(
   rt: Runtime,
   g: Pool2dGeometry,
   b: { dy: number; indices: number; dx: number },
 ): Promise<void> {
-  return rt.exec("max_pool2d_backward", [b.dy, b.indices, b.dx, g.h * g.w, g.outH * g.outW], {
-    units: planes(g),
-    cost: planes(g) * g.h * g.w,
+  return rt.exec("max_pool2d_backward", [b.dy, b.indices, b.dx, g.h, g.w, g.outH, g.outW], {
+    units: g.n * g.c,
+    cost: g.n * g.c * (g.h * g.w + g.outH * g.outW),
   });
 }
 
-function avgArgs(g: Pool2dGeometry, o: AvgPoolOptions): number[] {
+function avgArgs(g: Pool2dGeometry, o: AvgPool2dOptions): number[] {
   return [
-    g.h,
-    g.w,
-    g.kh,
-    g.kw,
-    g.strideH,
-    g.strideW,
-    g.padTop,
-    g.padLeft,
+    ...geomArgs(g),
+    g.padBottom,
+    g.padRight,
     g.outH,
     g.outW,
     o.countIncludePad ? 1 : 0,
@@ -85,52 +91,60 @@ function avgArgs(g: Pool2dGeometry, o: AvgPoolOptions): number[] {
   ];
 }
 
-/** Average pooling. */
+/** Average pooling x [n, c, h, w] -> y [n, c, outH, outW] (torch's divisor rule). */
 export function avgPool2dForward(
   rt: Runtime,
   g: Pool2dGeometry,
   b: { x: number; y: number },
-  o: AvgPoolOptions,
+  o: AvgPool2dOptions,
 ): Promise<void> {
   return rt.exec("avg_pool2d_forward", [b.x, b.y, ...avgArgs(g, o)], {
-    units: planes(g),
-    cost: planes(g) * g.outH * g.outW * g.kh * g.kw,
+    units: g.n * g.c * g.outH,
+    cost: g.n * g.c * g.outH * g.outW * g.kh * g.kw,
   });
 }
 
-/** Average pooling backward (dx overwritten). */
+/** Average pooling backward: dx [n, c, h, w] (overwritten) from dy [n, c, outH, outW]. */
 export function avgPool2dBackward(
   rt: Runtime,
   g: Pool2dGeometry,
   b: { dy: number; dx: number },
-  o: AvgPoolOptions,
+  o: AvgPool2dOptions,
 ): Promise<void> {
   return rt.exec("avg_pool2d_backward", [b.dy, b.dx, ...avgArgs(g, o)], {
-    units: planes(g),
-    cost: planes(g) * g.outH * g.outW * g.kh * g.kw,
+    units: g.n * g.c,
+    cost: g.n * g.c * (g.h * g.w + g.outH * g.outW * g.kh * g.kw),
   });
 }
 
-/** Adaptive average pooling ([1, 1] = global average pooling). */
+/** Work per output of adaptive pooling (the largest window). */
+function adaptiveWindow(g: AdaptivePool2dGeometry): number {
+  return (Math.ceil(g.h / g.outH) + 1) * (Math.ceil(g.w / g.outW) + 1);
+}
+
+/**
+ * Adaptive average pooling x [n, c, h, w] -> y [n, c, outH, outW]; output i averages input rows
+ * floor(i*h/outH) .. ceil((i+1)*h/outH) (and likewise columns), as torch.
+ */
 export function adaptiveAvgPool2dForward(
   rt: Runtime,
-  g: AdaptiveGeometry,
+  g: AdaptivePool2dGeometry,
   b: { x: number; y: number },
 ): Promise<void> {
   return rt.exec("adaptive_avg_pool2d_forward", [b.x, b.y, g.h, g.w, g.outH, g.outW], {
-    units: planes(g),
-    cost: planes(g) * g.h * g.w,
+    units: g.n * g.c * g.outH,
+    cost: g.n * g.c * g.outH * g.outW * adaptiveWindow(g),
   });
 }
 
-/** Adaptive average pooling backward (dx overwritten). */
+/** Adaptive average pooling backward: dx [n, c, h, w] (overwritten) from dy [n, c, outH, outW]. */
 export function adaptiveAvgPool2dBackward(
   rt: Runtime,
-  g: AdaptiveGeometry,
+  g: AdaptivePool2dGeometry,
   b: { dy: number; dx: number },
 ): Promise<void> {
   return rt.exec("adaptive_avg_pool2d_backward", [b.dy, b.dx, g.h, g.w, g.outH, g.outW], {
-    units: planes(g),
-    cost: planes(g) * g.h * g.w,
+    units: g.n * g.c,
+    cost: g.n * g.c * (g.h * g.w + g.outH * g.outW * adaptiveWindow(g)),
   });
 }

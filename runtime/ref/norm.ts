@@ -1,12 +1,24 @@
 /**
- * Reference batch norm and LRN: the readable specification of `assembly/norm.ts` (same names and
- * arguments, heap first). Batch norm units are channels; LRN units are the n * hw positions.
+ * Reference normalization kernels: the readable specification of `assembly/norm.ts`, with the same
+ * arguments. x is [n, c, hw] (hw = product of the spatial dims). Statistics are computed in float64.
  * @module
  */
 import type { Heap } from "../heap.ts";
 
-/** Training forward: batch statistics, running statistics (unbiased variance) when runningMean != 0. */
-export function batch_norm_train_forward(
+/** Float64 sums of each channel's plane values: calls `f(value index)` for every element of `ch`. */
+function forChannel(n: number, c: number, hw: number, ch: number, f: (i: number) => void): void {
+  for (let i = 0; i < n; i++) {
+    const base = (i * c + ch) * hw;
+    for (let j = 0; j < hw; j++) f(base + j);
+  }
+}
+
+/**
+ * Training forward over channels [start, end): batch mean and biased variance normalize x; mean and
+ * 1/sqrt(var + eps) are stored; runningMean/runningVar (0: none) move by `momentum` towards the mean
+ * and the unbiased variance. gamma/beta 0 mean 1/0.
+ */
+export function batchnorm_train_forward(
   hp: Heap,
   x: number,
   y: number,
@@ -14,8 +26,8 @@ export function batch_norm_train_forward(
   beta: number,
   mean: number,
   invstd: number,
-  rm: number,
-  rv: number,
+  runningMean: number,
+  runningVar: number,
   n: number,
   c: number,
   hw: number,
@@ -24,58 +36,58 @@ export function batch_norm_train_forward(
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  const at = (i: number, ch: number, j: number) => (x >> 2) + (i * c + ch) * hw + j;
+  const m = hp.f32, X = x >> 2, Y = y >> 2;
+  const cnt = n * hw;
   for (let ch = start; ch < end; ch++) {
-    let s = 0, q = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < hw; j++) s += f[at(i, ch, j)];
-    const mu = s / (n * hw);
-    for (let i = 0; i < n; i++) for (let j = 0; j < hw; j++) q += (f[at(i, ch, j)] - mu) ** 2;
-    const v = q / (n * hw), inv = 1 / Math.sqrt(v + eps);
-    f[(mean >> 2) + ch] = mu;
-    f[(invstd >> 2) + ch] = inv;
-    if (rm) {
-      f[(rm >> 2) + ch] = (1 - momentum) * f[(rm >> 2) + ch] + momentum * mu;
-      f[(rv >> 2) + ch] = (1 - momentum) * f[(rv >> 2) + ch] + momentum * (n * hw > 1 ? q / (n * hw - 1) : v);
+    let s = 0;
+    forChannel(n, c, hw, ch, (i) => s += m[X + i]);
+    const mu = s / cnt;
+    let q = 0;
+    forChannel(n, c, hw, ch, (i) => q += (m[X + i] - mu) ** 2);
+    const v = q / cnt;
+    const is = 1 / Math.sqrt(v + eps);
+    m[(mean >> 2) + ch] = mu;
+    m[(invstd >> 2) + ch] = is;
+    if (runningMean !== 0) {
+      const rm = (runningMean >> 2) + ch, rv = (runningVar >> 2) + ch;
+      m[rm] = (1 - momentum) * m[rm] + momentum * mu;
+      m[rv] = (1 - momentum) * m[rv] + momentum * (cnt > 1 ? v * cnt / (cnt - 1) : v);
     }
-    const g = f[(gamma >> 2) + ch], b = f[(beta >> 2) + ch];
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < hw; j++) f[(y >> 2) + (i * c + ch) * hw + j] = (f[at(i, ch, j)] - mu) * inv * g + b;
-    }
+    const g = gamma ? m[(gamma >> 2) + ch] : 1, b = beta ? m[(beta >> 2) + ch] : 0;
+    forChannel(n, c, hw, ch, (i) => m[Y + i] = (m[X + i] - mu) * is * g + b);
   }
 }
 
-/** Eval forward with the running statistics. */
-export function batch_norm_eval_forward(
+/** Eval forward over (n, c) planes [start, end): y = (x - runningMean) / sqrt(runningVar + eps) * gamma + beta. */
+export function batchnorm_eval_forward(
   hp: Heap,
   x: number,
   y: number,
   gamma: number,
   beta: number,
-  rm: number,
-  rv: number,
-  n: number,
+  runningMean: number,
+  runningVar: number,
   c: number,
   hw: number,
   eps: number,
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  for (let ch = start; ch < end; ch++) {
-    const inv = 1 / Math.sqrt(f[(rv >> 2) + ch] + eps);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < hw; j++) {
-        const o = (i * c + ch) * hw + j;
-        f[(y >> 2) + o] = (f[(x >> 2) + o] - f[(rm >> 2) + ch]) * inv * f[(gamma >> 2) + ch] +
-          f[(beta >> 2) + ch];
-      }
-    }
+  const m = hp.f32;
+  for (let p = start; p < end; p++) {
+    const ch = p % c;
+    const mu = m[(runningMean >> 2) + ch], is = 1 / Math.sqrt(m[(runningVar >> 2) + ch] + eps);
+    const g = gamma ? m[(gamma >> 2) + ch] : 1, b = beta ? m[(beta >> 2) + ch] : 0;
+    for (let j = p * hw; j < (p + 1) * hw; j++) m[(y >> 2) + j] = (m[(x >> 2) + j] - mu) * is * g + b;
   }
 }
 
-/** Training backward. */
-export function batch_norm_backward(
+/**
+ * Training backward over channels [start, end): with xhat = (x - mean) * invstd and M = n*hw,
+ * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd * (dy - dbeta/M - xhat * dgamma/M).
+ * gamma 0 means 1; dx, dgamma, dbeta 0 are not written.
+ */
+export function batchnorm_backward(
   hp: Heap,
   x: number,
   dy: number,
@@ -90,39 +102,40 @@ export function batch_norm_backward(
   hw: number,
   start: number,
   end: number,
+  _scratch?: number,
 ): void {
-  const f = hp.f32;
-  const N = n * hw;
+  const m = hp.f32, X = x >> 2, DY = dy >> 2;
+  const cnt = n * hw;
   for (let ch = start; ch < end; ch++) {
-    const mu = f[(mean >> 2) + ch], inv = f[(invstd >> 2) + ch], g = f[(gamma >> 2) + ch];
+    const mu = m[(mean >> 2) + ch], is = m[(invstd >> 2) + ch];
     let sdy = 0, sdyx = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < hw; j++) {
-        const o = (i * c + ch) * hw + j;
-        sdy += f[(dy >> 2) + o];
-        sdyx += f[(dy >> 2) + o] * (f[(x >> 2) + o] - mu) * inv;
-      }
-    }
-    f[(dgamma >> 2) + ch] = sdyx;
-    f[(dbeta >> 2) + ch] = sdy;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < hw; j++) {
-        const o = (i * c + ch) * hw + j;
-        const xhat = (f[(x >> 2) + o] - mu) * inv;
-        f[(dx >> 2) + o] = (g * inv / N) * (N * f[(dy >> 2) + o] - sdy - xhat * sdyx);
-      }
+    forChannel(n, c, hw, ch, (i) => {
+      sdy += m[DY + i];
+      sdyx += m[DY + i] * (m[X + i] - mu) * is;
+    });
+    if (dbeta) m[(dbeta >> 2) + ch] = sdy;
+    if (dgamma) m[(dgamma >> 2) + ch] = sdyx;
+    if (dx) {
+      const g = gamma ? m[(gamma >> 2) + ch] : 1;
+      forChannel(n, c, hw, ch, (i) => {
+        const xhat = (m[X + i] - mu) * is;
+        m[(dx >> 2) + i] = g * is * (m[DY + i] - sdy / cnt - xhat * sdyx / cnt);
+      });
     }
   }
 }
 
-/** Eval-mode backward. */
-export function batch_norm_eval_backward(
+/**
+ * Eval backward over channels [start, end) (statistics are constants): dx = dy * gamma * invstd,
+ * dgamma = sum dy * xhat, dbeta = sum dy with invstd = 1/sqrt(runningVar + eps).
+ */
+export function batchnorm_eval_backward(
   hp: Heap,
   x: number,
   dy: number,
   gamma: number,
-  rm: number,
-  rv: number,
+  runningMean: number,
+  runningVar: number,
   dx: number,
   dgamma: number,
   dbeta: number,
@@ -132,32 +145,37 @@ export function batch_norm_eval_backward(
   eps: number,
   start: number,
   end: number,
+  _scratch?: number,
 ): void {
-  const f = hp.f32;
+  const m = hp.f32, X = x >> 2, DY = dy >> 2;
   for (let ch = start; ch < end; ch++) {
-    const inv = 1 / Math.sqrt(f[(rv >> 2) + ch] + eps);
+    const mu = m[(runningMean >> 2) + ch], is = 1 / Math.sqrt(m[(runningVar >> 2) + ch] + eps);
+    const g = gamma ? m[(gamma >> 2) + ch] : 1;
     let sdy = 0, sdyx = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < hw; j++) {
-        const o = (i * c + ch) * hw + j;
-        const d = f[(dy >> 2) + o];
-        sdy += d;
-        sdyx += d * (f[(x >> 2) + o] - f[(rm >> 2) + ch]) * inv;
-        f[(dx >> 2) + o] = d * f[(gamma >> 2) + ch] * inv;
-      }
-    }
-    f[(dgamma >> 2) + ch] = sdyx;
-    f[(dbeta >> 2) + ch] = sdy;
+    forChannel(n, c, hw, ch, (i) => {
+      sdy += m[DY + i];
+      sdyx += m[DY + i] * (m[X + i] - mu) * is;
+      if (dx) m[(dx >> 2) + i] = m[DY + i] * g * is;
+    });
+    if (dbeta) m[(dbeta >> 2) + ch] = sdy;
+    if (dgamma) m[(dgamma >> 2) + ch] = sdyx;
   }
 }
 
-/** LRN forward: scale = k + alpha * window sum of squares, y = x * scale^-beta. */
+/** Positions [start, end) of n*hw as (image, position) pairs. */
+function forPositions(hw: number, start: number, end: number, f: (img: number, p: number) => void): void {
+  for (let u = start; u < end; u++) f(Math.floor(u / hw), u % hw);
+}
+
+/**
+ * LRN forward over pixel positions [start, end) of n*hw: scale = k + alpha * sum of x^2 over channels
+ * ch - floor(size/2) .. ch + floor((size-1)/2) (clipped), y = x * scale^-beta.
+ */
 export function lrn_forward(
   hp: Heap,
   x: number,
   y: number,
   scale: number,
-  _n: number,
   c: number,
   hw: number,
   size: number,
@@ -167,24 +185,25 @@ export function lrn_forward(
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
-  for (let u = start; u < end; u++) {
-    const img = Math.floor(u / hw), pos = u % hw;
+  const m = hp.f32;
+  forPositions(hw, start, end, (img, p) => {
+    const at = (ch: number) => (img * c + ch) * hw + p;
     for (let ch = 0; ch < c; ch++) {
-      let s = 0;
-      for (let j = Math.max(0, ch - before); j <= Math.min(c - 1, ch + after); j++) {
-        s += f[(x >> 2) + (img * c + j) * hw + pos] ** 2;
-      }
-      const o = (img * c + ch) * hw + pos;
-      const sc = k + alpha * s;
-      f[(scale >> 2) + o] = sc;
-      f[(y >> 2) + o] = f[(x >> 2) + o] * sc ** -beta;
+      let acc = 0;
+      const lo = Math.max(0, ch - Math.floor(size / 2)),
+        hi = Math.min(c - 1, ch + Math.floor((size - 1) / 2));
+      for (let j = lo; j <= hi; j++) acc += m[(x >> 2) + at(j)] ** 2;
+      const s = k + alpha * acc;
+      m[(scale >> 2) + at(ch)] = s;
+      m[(y >> 2) + at(ch)] = m[(x >> 2) + at(ch)] * s ** -beta;
     }
-  }
+  });
 }
 
-/** LRN backward. */
+/**
+ * LRN backward over pixel positions: dx_i = dy_i * scale_i^-beta - 2 alpha beta x_i *
+ * sum over channels j whose window contains i of dy_j * y_j / scale_j.
+ */
 export function lrn_backward(
   hp: Heap,
   x: number,
@@ -192,7 +211,6 @@ export function lrn_backward(
   scale: number,
   dy: number,
   dx: number,
-  _n: number,
   c: number,
   hw: number,
   size: number,
@@ -201,19 +219,19 @@ export function lrn_backward(
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  const before = Math.floor(size / 2), after = Math.floor((size - 1) / 2);
-  for (let u = start; u < end; u++) {
-    const img = Math.floor(u / hw), pos = u % hw;
-    for (let j = 0; j < c; j++) {
-      let s = 0;
-      for (let i = Math.max(0, j - after); i <= Math.min(c - 1, j + before); i++) {
-        const o = (img * c + i) * hw + pos;
-        s += f[(dy >> 2) + o] * f[(y >> 2) + o] / f[(scale >> 2) + o];
+  const m = hp.f32;
+  forPositions(hw, start, end, (img, p) => {
+    const at = (ch: number) => (img * c + ch) * hw + p;
+    for (let ch = 0; ch < c; ch++) {
+      let acc = 0;
+      const lo = Math.max(0, ch - Math.floor((size - 1) / 2)),
+        hi = Math.min(c - 1, ch + Math.floor(size / 2));
+      for (let j = lo; j <= hi; j++) {
+        acc += m[(dy >> 2) + at(j)] * m[(y >> 2) + at(j)] / m[(scale >> 2) + at(j)];
       }
-      const o = (img * c + j) * hw + pos;
-      f[(dx >> 2) + o] = f[(dy >> 2) + o] * f[(scale >> 2) + o] ** -beta -
-        2 * alpha * beta * f[(x >> 2) + o] * s;
+      const i = at(ch);
+      m[(dx >> 2) + i] = m[(dy >> 2) + i] * m[(scale >> 2) + i] ** -beta -
+        2 * alpha * beta * m[(x >> 2) + i] * acc;
     }
-  }
+  });
 }

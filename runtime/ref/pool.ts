@@ -1,11 +1,14 @@
 /**
- * Reference pooling kernels: the readable specification of `assembly/pool.ts` (same names and
- * arguments, heap first; units are the n * c planes).
+ * Reference pooling kernels: the readable specification of `assembly/pool.ts`, with the same
+ * arguments. Tensors are NCHW; a "plane" is one (n, c) image of h*w floats. Forward kernels work on
+ * output rows [start, end) of n*c*outH; backward kernels on planes [start, end) of n*c and overwrite dx.
+ * Windows start at o*stride - padTop (-padLeft) and may overhang the far border by up to
+ * padBottom/padRight (torch ceil mode). Max-pool indices are int32 offsets inside the input plane.
  * @module
  */
 import type { Heap } from "../heap.ts";
 
-/** Max pooling with argmax indices (ih * w + iw; ties keep the first; NaN wins). */
+/** Max pooling with argmax indices (NaN wins; padding never does). */
 export function max_pool2d_forward(
   hp: Heap,
   x: number,
@@ -15,81 +18,86 @@ export function max_pool2d_forward(
   w: number,
   kh: number,
   kw: number,
-  sh: number,
-  sw: number,
-  pt: number,
-  pl: number,
-  dh: number,
-  dw: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  dilationH: number,
+  dilationW: number,
   outH: number,
   outW: number,
   start: number,
   end: number,
 ): void {
-  const f = hp.f32, i32 = hp.i32;
-  for (let p = start; p < end; p++) {
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        let best = -Infinity, arg = -1;
-        for (let ki = 0; ki < kh; ki++) {
-          for (let kj = 0; kj < kw; kj++) {
-            const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
-            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-            const v = f[(x >> 2) + p * h * w + ih * w + iw];
-            if (arg < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
-              best = v;
-              arg = ih * w + iw;
-            }
+  const m = hp.f32, mi = hp.i32;
+  for (let r = start; r < end; r++) {
+    const p = Math.floor(r / outH), oh = r % outH;
+    const xp = (x >> 2) + p * h * w;
+    for (let ow = 0; ow < outW; ow++) {
+      let best = -Infinity, bi = -1;
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oh * strideH - padTop + ky * dilationH;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ow * strideW - padLeft + kx * dilationW;
+          if (ix < 0 || ix >= w) continue;
+          const v = m[xp + iy * w + ix];
+          if (bi < 0 || v > best || Number.isNaN(v)) {
+            best = v;
+            bi = iy * w + ix;
           }
         }
-        const q = p * outH * outW + oh * outW + ow;
-        f[(y >> 2) + q] = best;
-        i32[(indices >> 2) + q] = arg;
       }
+      m[(y >> 2) + r * outW + ow] = best;
+      mi[(indices >> 2) + r * outW + ow] = bi;
     }
   }
 }
 
-/** dx (overwritten) = dy scattered to the argmax positions. */
+/** dx = 0, then dx[indices] += dy, plane by plane. */
 export function max_pool2d_backward(
   hp: Heap,
   dy: number,
   indices: number,
   dx: number,
-  hw: number,
-  outHW: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
   start: number,
   end: number,
 ): void {
-  const f = hp.f32, i32 = hp.i32;
+  const m = hp.f32, mi = hp.i32;
   for (let p = start; p < end; p++) {
-    f.fill(0, (dx >> 2) + p * hw, (dx >> 2) + (p + 1) * hw);
-    for (let i = 0; i < outHW; i++) {
-      const at = i32[(indices >> 2) + p * outHW + i];
-      if (at >= 0) f[(dx >> 2) + p * hw + at] += f[(dy >> 2) + p * outHW + i];
+    const dxp = (dx >> 2) + p * h * w;
+    m.fill(0, dxp, dxp + h * w);
+    for (let o = p * outH * outW; o < (p + 1) * outH * outW; o++) {
+      m[dxp + mi[(indices >> 2) + o]] += m[(dy >> 2) + o];
     }
   }
 }
 
-function divisor(
+/** torch's average-pool divisor for the window starting at (hs, ws). */
+function avgDivisor(
   hs: number,
   ws: number,
   h: number,
   w: number,
   kh: number,
   kw: number,
-  ph: number,
-  pw: number,
-  includePad: number,
-  override: number,
+  padBottom: number,
+  padRight: number,
+  countIncludePad: number,
+  divisorOverride: number,
 ): number {
-  if (override > 0) return override;
-  const he = Math.min(hs + kh, h + ph), we = Math.min(ws + kw, w + pw);
-  if (includePad) return (he - hs) * (we - ws);
+  if (divisorOverride > 0) return divisorOverride;
+  // the window, clipped to the padded input
+  const he = Math.min(hs + kh, h + padBottom), we = Math.min(ws + kw, w + padRight);
+  if (countIncludePad) return (he - hs) * (we - ws);
   return (Math.min(he, h) - Math.max(hs, 0)) * (Math.min(we, w) - Math.max(ws, 0));
 }
 
-/** Average pooling, torch's divisor rules. */
+/** Average pooling: window sum over the real input / torch's divisor. */
 export function avg_pool2d_forward(
   hp: Heap,
   x: number,
@@ -98,36 +106,37 @@ export function avg_pool2d_forward(
   w: number,
   kh: number,
   kw: number,
-  sh: number,
-  sw: number,
-  pt: number,
-  pl: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  padBottom: number,
+  padRight: number,
   outH: number,
   outW: number,
-  includePad: number,
-  override: number,
+  countIncludePad: number,
+  divisorOverride: number,
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  for (let p = start; p < end; p++) {
-    for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
-        const hs = oh * sh - pt, ws = ow * sw - pl;
-        let s = 0;
-        for (let ih = Math.max(hs, 0); ih < Math.min(hs + kh, h); ih++) {
-          for (let iw = Math.max(ws, 0); iw < Math.min(ws + kw, w); iw++) {
-            s += f[(x >> 2) + p * h * w + ih * w + iw];
-          }
-        }
-        f[(y >> 2) + p * outH * outW + oh * outW + ow] = s /
-          divisor(hs, ws, h, w, kh, kw, pt, pl, includePad, override);
+  const m = hp.f32;
+  for (let r = start; r < end; r++) {
+    const p = Math.floor(r / outH), oh = r % outH;
+    const xp = (x >> 2) + p * h * w;
+    const hs = oh * strideH - padTop;
+    for (let ow = 0; ow < outW; ow++) {
+      const ws = ow * strideW - padLeft;
+      let s = 0;
+      for (let iy = Math.max(hs, 0); iy < Math.min(hs + kh, h); iy++) {
+        for (let ix = Math.max(ws, 0); ix < Math.min(ws + kw, w); ix++) s += m[xp + iy * w + ix];
       }
+      const d = avgDivisor(hs, ws, h, w, kh, kw, padBottom, padRight, countIncludePad, divisorOverride);
+      m[(y >> 2) + r * outW + ow] = s / d;
     }
   }
 }
 
-/** Average pooling backward (dx overwritten). */
+/** Average pooling backward: each dy / divisor spread over its window. */
 export function avg_pool2d_backward(
   hp: Heap,
   dy: number,
@@ -136,39 +145,43 @@ export function avg_pool2d_backward(
   w: number,
   kh: number,
   kw: number,
-  sh: number,
-  sw: number,
-  pt: number,
-  pl: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  padBottom: number,
+  padRight: number,
   outH: number,
   outW: number,
-  includePad: number,
-  override: number,
+  countIncludePad: number,
+  divisorOverride: number,
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
+  const m = hp.f32;
   for (let p = start; p < end; p++) {
-    f.fill(0, (dx >> 2) + p * h * w, (dx >> 2) + (p + 1) * h * w);
+    const dxp = (dx >> 2) + p * h * w;
+    m.fill(0, dxp, dxp + h * w);
     for (let oh = 0; oh < outH; oh++) {
+      const hs = oh * strideH - padTop;
       for (let ow = 0; ow < outW; ow++) {
-        const hs = oh * sh - pt, ws = ow * sw - pl;
-        const g = f[(dy >> 2) + p * outH * outW + oh * outW + ow] /
-          divisor(hs, ws, h, w, kh, kw, pt, pl, includePad, override);
-        for (let ih = Math.max(hs, 0); ih < Math.min(hs + kh, h); ih++) {
-          for (let iw = Math.max(ws, 0); iw < Math.min(ws + kw, w); iw++) {
-            f[(dx >> 2) + p * h * w + ih * w + iw] += g;
-          }
+        const ws = ow * strideW - padLeft;
+        const d = avgDivisor(hs, ws, h, w, kh, kw, padBottom, padRight, countIncludePad, divisorOverride);
+        const g = m[(dy >> 2) + (p * outH + oh) * outW + ow] / d;
+        for (let iy = Math.max(hs, 0); iy < Math.min(hs + kh, h); iy++) {
+          for (let ix = Math.max(ws, 0); ix < Math.min(ws + kw, w); ix++) m[dxp + iy * w + ix] += g;
         }
       }
     }
   }
 }
 
-const win = (o: number, inSize: number, out: number) =>
-  [Math.floor((o * inSize) / out), Math.ceil(((o + 1) * inSize) / out)] as const;
+/** torch's adaptive window [start, end) of output index i when mapping `size` to `out`. */
+function adaptiveWindow(i: number, size: number, out: number): [number, number] {
+  return [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)];
+}
 
-/** Adaptive average pooling (torch's windows). */
+/** Adaptive average pooling. */
 export function adaptive_avg_pool2d_forward(
   hp: Heap,
   x: number,
@@ -180,23 +193,22 @@ export function adaptive_avg_pool2d_forward(
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
-  for (let p = start; p < end; p++) {
-    for (let oh = 0; oh < outH; oh++) {
-      const [hs, he] = win(oh, h, outH);
-      for (let ow = 0; ow < outW; ow++) {
-        const [ws, we] = win(ow, w, outW);
-        let s = 0;
-        for (let ih = hs; ih < he; ih++) {
-          for (let iw = ws; iw < we; iw++) s += f[(x >> 2) + p * h * w + ih * w + iw];
-        }
-        f[(y >> 2) + p * outH * outW + oh * outW + ow] = s / ((he - hs) * (we - ws));
+  const m = hp.f32;
+  for (let r = start; r < end; r++) {
+    const p = Math.floor(r / outH), oh = r % outH;
+    const [y0, y1] = adaptiveWindow(oh, h, outH);
+    for (let ow = 0; ow < outW; ow++) {
+      const [x0, x1] = adaptiveWindow(ow, w, outW);
+      let s = 0;
+      for (let iy = y0; iy < y1; iy++) {
+        for (let ix = x0; ix < x1; ix++) s += m[(x >> 2) + p * h * w + iy * w + ix];
       }
+      m[(y >> 2) + r * outW + ow] = s / ((y1 - y0) * (x1 - x0));
     }
   }
 }
 
-/** Adaptive average pooling backward (dx overwritten). */
+/** Adaptive average pooling backward. */
 export function adaptive_avg_pool2d_backward(
   hp: Heap,
   dy: number,
@@ -208,16 +220,17 @@ export function adaptive_avg_pool2d_backward(
   start: number,
   end: number,
 ): void {
-  const f = hp.f32;
+  const m = hp.f32;
   for (let p = start; p < end; p++) {
-    f.fill(0, (dx >> 2) + p * h * w, (dx >> 2) + (p + 1) * h * w);
+    const dxp = (dx >> 2) + p * h * w;
+    m.fill(0, dxp, dxp + h * w);
     for (let oh = 0; oh < outH; oh++) {
-      const [hs, he] = win(oh, h, outH);
+      const [y0, y1] = adaptiveWindow(oh, h, outH);
       for (let ow = 0; ow < outW; ow++) {
-        const [ws, we] = win(ow, w, outW);
-        const g = f[(dy >> 2) + p * outH * outW + oh * outW + ow] / ((he - hs) * (we - ws));
-        for (let ih = hs; ih < he; ih++) {
-          for (let iw = ws; iw < we; iw++) f[(dx >> 2) + p * h * w + ih * w + iw] += g;
+        const [x0, x1] = adaptiveWindow(ow, w, outW);
+        const g = m[(dy >> 2) + (p * outH + oh) * outW + ow] / ((y1 - y0) * (x1 - x0));
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) m[dxp + iy * w + ix] += g;
         }
       }
     }
