@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-export { createRuntime, init, Runtime, runtime, shutdown } from "./runtime/mod.ts";
+export { createRuntime, Heap, init, Runtime, runtime, shutdown, withRuntime } from "./runtime/mod.ts";
 export type { BackendKind, InitOptions, InitReport, ModuleSource, RunOptions } from "./runtime/mod.ts";
 export {
   backward,
@@ -33,4 +33,5 @@ export * as nn from "./layers/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as models from "./models/mod.ts";
 export * as data from "./data/mod.ts";
+export * as io from "./io/mod.ts";
 export * as train from "./train/mod.ts";

@@ -2,5 +2,22 @@
 // the work slice [start, end) (and, where it needs one, a per-thread scratch pointer last). Kernels
 // allocate nothing and assume validated input: the TypeScript ops check shapes first.
 // Buffer shapes are documented beside each kernel in its file.
-export { relu_backward_input, relu_forward } from "./elementwise";
+export { dropout_backward, dropout_forward } from "./dropout";
+export {
+  add_scaled, axpy, bias_add, copy_strided, fill, mul, relu_backward_input, relu_forward, scale, sum_to_channels,
+} from "./elementwise";
+export { rmsprop_step, sgd_step } from "./optim";
 export { probe_peak } from "./probe";
+export {
+  cross_entropy_backward, cross_entropy_forward, log_softmax_backward, log_softmax_forward, softmax_backward,
+  softmax_forward,
+} from "./softmax";
+export { bias_relu, col2im, from_cnhw, im2col, sgemm, to_cnhw } from "./gemm";
+export {
+  adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+  max_pool2d_backward, max_pool2d_forward,
+} from "./pool";
+export {
+  batch_norm_backward, batch_norm_eval_backward, batch_norm_eval_forward, batch_norm_train_forward, lrn_backward,
+  lrn_forward,
+} from "./norm";

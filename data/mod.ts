@@ -19,3 +19,15 @@ export {
   MappedDataset,
 } from "./dataset.ts";
 export { type DigitSplits, loadDigits } from "./mnist.ts";
+export * as transforms from "./transforms.ts";
+export { type Box, type Image } from "./transforms.ts";
+export {
+  applyCrop,
+  averageProbabilities,
+  crops144,
+  type CropSpec,
+  fiveCropBoxes,
+  tenCrop,
+} from "./protocols.ts";
+export { cifarFromBinary, type Idx, mnistFromIdx, parseIdx } from "./formats.ts";
+export { decodeImage, type DecodeOptions, imageSize, sniffFormat } from "./images.ts";

@@ -54,6 +54,7 @@ export class Heap {
   #i32!: Int32Array;
   #u8!: Uint8Array;
 
+  /** A heap with its own Wasm memory (shared when `options.shared`), capped at `options.capBytes`. */
   constructor(options: HeapOptions = {}) {
     const cap = options.capBytes ?? MAX_BYTES;
     if (!(cap >= HEAP_BASE + PAGE && cap <= MAX_BYTES)) {

@@ -83,6 +83,8 @@ export class WorkerPool {
   #fns: ((...a: number[]) => void)[];
   #canBlock: boolean;
   #lastError = "";
+  /** Why the pool cannot be used any more (a worker died), or undefined. */
+  #dead: string | undefined;
 
   private constructor(
     threads: number,
@@ -99,11 +101,15 @@ export class WorkerPool {
     this.#args = new Float64Array(memory.buffer, CONTROL_OFFSET + ARGS_BYTE, MAX_ARGS);
     this.#scratch = new Float64Array(memory.buffer, CONTROL_OFFSET + SCRATCH_BYTE, MAX_THREADS);
     this.#canBlock = canBlock(this.#ctl);
-    for (const w of workers) {
+    workers.forEach((w, i) => {
       w.onmessage = (e) => {
         if (typeof e.data === "string" && e.data !== "ready") this.#lastError = e.data;
       };
-    }
+      w.onerror = (e) => {
+        e.preventDefault();
+        this.#dead ??= `worker ${i + 1} stopped: ${e.message}`;
+      };
+    });
   }
 
   /** Starts `threads - 1` workers and waits until each has instantiated the module. */
@@ -111,6 +117,7 @@ export class WorkerPool {
     const names = kernelNames(init.module);
     // deno-lint-ignore no-explicit-any
     const fns = names.map((n) => (instance.exports as any)[n]);
+    Atomics.store(new Int32Array(init.memory.buffer, CONTROL_OFFSET, 16), SHUTDOWN, 0);
     const src = `(${workerMain.toString()})();`;
     const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
     const workers: Worker[] = [];
@@ -150,6 +157,7 @@ export class WorkerPool {
    * Resolves when every slice is done; rejects if any slice threw.
    */
   async run(kernel: string, args: readonly number[], units: number, n: number): Promise<void> {
+    if (this.#dead) throw new Error(`Cannot run kernel ${kernel}: the worker pool is broken (${this.#dead})`);
     const k = this.#names.indexOf(kernel);
     if (k < 0) throw new Error(`Cannot run kernel: '${kernel}' is not exported by the module`);
     const ctl = this.#ctl;
@@ -172,11 +180,19 @@ export class WorkerPool {
     } catch (err) {
       mainError = err;
     }
+    // Wait for the workers. Blocking waits are short so that, when a call runs long, the event loop
+    // gets a turn to deliver a worker's error event: a dead worker then fails the call instead of
+    // hanging it.
     for (;;) {
       const left = Atomics.load(ctl, PENDING);
       if (left === 0) break;
-      if (this.#canBlock) Atomics.wait(ctl, PENDING, left, 1000);
-      else await waitAsync(ctl, PENDING, left);
+      if (this.#canBlock) {
+        Atomics.wait(ctl, PENDING, left, 25);
+        if (Atomics.load(ctl, PENDING) !== 0) await new Promise((r) => setTimeout(r, 0));
+      } else await waitAsync(ctl, PENDING, left);
+      if (this.#dead) {
+        throw new Error(`Cannot run kernel ${kernel}: ${this.#dead}; the call did not complete`);
+      }
     }
     if (mainError !== undefined) throw mainError;
     const bad = Atomics.load(ctl, ERROR);
@@ -184,6 +200,17 @@ export class WorkerPool {
       await new Promise((r) => setTimeout(r, 0)); // let the worker's message arrive
       throw new Error(`Cannot run kernel ${kernel}: worker ${bad - 1} failed: ${this.#lastError}`);
     }
+  }
+
+  /** Why the pool is unusable (a worker died), or undefined while it is healthy. */
+  get dead(): string | undefined {
+    return this.#dead;
+  }
+
+  /** Test hook: terminates worker `i` (1-based, as in errors) as a crash would. */
+  terminateWorker(i: number, reason = "terminated"): void {
+    this.#workers[i - 1]?.terminate();
+    this.#dead ??= `worker ${i} stopped: ${reason}`;
   }
 
   /** Ends the workers. The pool cannot be used afterwards. */

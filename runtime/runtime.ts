@@ -4,7 +4,6 @@
  * the Wasm kernels on a pool of workers sharing the memory.
  * @module
  */
-import { WASM_BASE64 } from "./_wasm/kernels.generated.ts";
 import { rangeError, typeError } from "./errors.ts";
 import { Heap } from "./heap.ts";
 import { kernelNames, MAX_THREADS, WorkerPool } from "./pool.ts";
@@ -39,10 +38,15 @@ export interface InitOptions {
 
 /** What {@linkcode createRuntime} found and chose. */
 export interface InitReport {
+  /** The kernels in use: reference TS, Wasm, Wasm with worker threads, or shape-only (meta). */
   backend: BackendKind;
+  /** The host validates Wasm SIMD. */
   simd: boolean;
+  /** The host validates relaxed SIMD (relaxed_madd). */
   relaxedSimd: boolean;
+  /** Threads calls may use (1 = the calling thread only). */
   threads: number;
+  /** The memory is a SharedArrayBuffer shared with workers. */
   sharedMemory: boolean;
   /** Why fewer threads (or the reference backend) than asked for are in use. */
   fallbackReason?: string;
@@ -63,6 +67,22 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
+}
+
+// Feature probes (no kernels needed): a function returning i8x16.splat(0), and one that also applies
+// f32x4.relaxed_madd. Tiny, so a bundle that fetches the .wasm files need not embed the kernels.
+const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0];
+const SPLAT0 = [0x41, 0, 0xfd, 0x0f];
+const SIMD_PROBE = new Uint8Array([...PROBE_HEAD, 0x0a, 8, 1, 6, 0, ...SPLAT0, 0x0b]);
+const RELAXED_PROBE = new Uint8Array([
+  ...PROBE_HEAD,
+  ...[0x0a, 0x13, 1, 0x11, 0, ...SPLAT0, ...SPLAT0, ...SPLAT0, 0xfd, 0x85, 0x02, 0x0b],
+]);
+
+/** The embedded kernel bytes of a variant, loaded on first use (bundles may leave them out). */
+async function embeddedWasm(name: string): Promise<Uint8Array<ArrayBuffer>> {
+  const { WASM_BASE64 } = await import("./_wasm/kernels.generated.ts");
+  return decodeBase64((WASM_BASE64 as Record<string, string>)[name]);
 }
 
 async function toModule(src: ModuleSource): Promise<WebAssembly.Module> {
@@ -102,24 +122,29 @@ export class Runtime {
   /** What was found and chosen. */
   readonly report: InitReport;
   readonly #fns: Record<string, (...a: number[]) => void>;
-  readonly #pool: WorkerPool | undefined;
+  #pool: WorkerPool | undefined;
+  readonly #rebuild: (() => Promise<WorkerPool>) | undefined;
   readonly #parallelMinCost: number;
   #scratch: number[] = [];
   #scratchBytes = 0;
   #closed = false;
   #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
 
+  /** Used by {@linkcode createRuntime}; not meant to be called directly. */
   constructor(
     heap: Heap,
     report: InitReport,
     fns: Record<string, (...a: number[]) => void>,
     pool: WorkerPool | undefined,
     parallelMinCost: number,
+    rebuild?: () => Promise<WorkerPool>,
   ) {
     this.heap = heap;
     this.report = report;
     this.#fns = fns;
     this.#pool = pool;
+    this.#rebuild = rebuild;
     this.#parallelMinCost = parallelMinCost;
   }
 
@@ -168,9 +193,15 @@ export class Runtime {
    * sees memory in program order.
    */
   enqueue<T>(fn: () => T | Promise<T>): Promise<T> {
+    this.#pending++;
     const p = this.#queue.then(fn);
-    this.#queue = p.then(() => {}, () => {});
+    this.#queue = p.then(() => void this.#pending--, () => void this.#pending--);
     return p;
+  }
+
+  /** True when nothing is queued: memory holds the results of every call made so far. */
+  get idle(): boolean {
+    return this.#pending === 0;
   }
 
   /** Resolves when everything queued so far has run. */
@@ -196,10 +227,48 @@ export class Runtime {
       n = Math.min(this.threads, units, Math.max(1, Math.floor(cost / this.#parallelMinCost)));
     }
     if (n <= 1 || this.#pool === undefined) {
-      fn(...args, 0, units, this.#scratch[0] ?? 0);
+      try {
+        fn(...args, 0, units, this.#scratch[0] ?? 0);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) {
+          throw new Error(`Cannot run kernel ${kernel}: it trapped (${e.message}); this is a cnnzoo bug`);
+        }
+        throw e;
+      }
       return;
     }
-    await this.#pool.run(kernel, args, units, n);
+    const pool = this.#pool;
+    try {
+      await pool.run(kernel, args, units, n);
+    } catch (e) {
+      if (pool.dead) await this.#recover(pool);
+      throw e;
+    }
+  }
+
+  /** Replaces a pool whose worker died; falls back to one thread if a new pool cannot start. */
+  async #recover(broken: WorkerPool): Promise<void> {
+    broken.close();
+    this.#pool = undefined;
+    const reason = broken.dead ?? "a worker died";
+    try {
+      if (!this.#rebuild) throw new Error("no way to restart workers");
+      const pool = await this.#rebuild();
+      this.#scratch.forEach((p, t) => pool.setScratch(t, p));
+      this.#pool = pool;
+      (this.report as { fallbackReason?: string }).fallbackReason = `workers restarted after: ${reason}`;
+    } catch (e) {
+      (this.report as { threads: number }).threads = 1;
+      (this.report as { fallbackReason?: string }).fallbackReason =
+        `running on one thread: workers could not restart after "${reason}" (${
+          e instanceof Error ? e.message : e
+        })`;
+    }
+  }
+
+  /** Test hook: terminates worker `i` of the pool (1-based) as a crash would. */
+  terminateWorkerForTest(i: number): void {
+    this.#pool?.terminateWorker(i);
   }
 
   /** Ends worker threads. Pending calls finish first. */
@@ -250,10 +319,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     };
     return new Runtime(heap, report, fns, undefined, parallelMinCost);
   }
-  const simdBytes = decodeBase64(WASM_BASE64.simd);
-  const relaxedBytes = decodeBase64(WASM_BASE64.simd_relaxed);
-  const simd = WebAssembly.validate(simdBytes);
-  const relaxedSimd = simd && WebAssembly.validate(relaxedBytes);
+  const simd = WebAssembly.validate(SIMD_PROBE);
+  const relaxedSimd = simd && WebAssembly.validate(RELAXED_PROBE);
   let fallbackReason: string | undefined;
   if (backend === "ref" || (!simd && options.module === undefined)) {
     if (backend !== "ref") fallbackReason = "this host has no Wasm SIMD; using the reference kernels";
@@ -281,7 +348,7 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     module = await toModule(options.module);
   } else {
     const name = (shared ? "mt" : "simd") + (relaxedSimd ? "_relaxed" : "");
-    module = await WebAssembly.compile(decodeBase64(WASM_BASE64[name]));
+    module = await WebAssembly.compile(await embeddedWasm(name));
   }
   let instance: WebAssembly.Instance;
   try {
@@ -316,5 +383,8 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     sharedMemory: shared,
   };
   if (fallbackReason !== undefined) report.fallbackReason = fallbackReason;
-  return new Runtime(heap, report, fns, pool, parallelMinCost);
+  const rebuild = pool
+    ? () => WorkerPool.create({ module, memory: heap.memory, threads: wantThreads }, instance)
+    : undefined;
+  return new Runtime(heap, report, fns, pool, parallelMinCost, rebuild);
 }

@@ -20,6 +20,7 @@ export class Generator {
   #s = new Uint32Array(4);
   #spare: number | undefined;
 
+  /** A generator seeded with `seed` (the same seed gives the same stream everywhere). */
   constructor(seed = 0) {
     this.seed(seed);
   }

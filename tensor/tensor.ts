@@ -159,6 +159,24 @@ export class Tensor {
     });
   }
 
+  /**
+   * A copy of the data, read now. Works when nothing is queued on the runtime (e.g. after awaiting a
+   * result or `opt.step()`); otherwise throws, because the memory may not be final yet.
+   */
+  dataSync(): Float32Array | Int32Array | BigInt64Array {
+    if (this.storage.host) return this.storage.host.slice(0, this.size);
+    if (!this.rt.idle) {
+      throw rangeError(
+        "read tensor synchronously",
+        "kernels are still queued on its runtime; await a result first (or use `await t.data()`)",
+      );
+    }
+    const heap = this.rt.heap, ptr = this.ptr;
+    return this.dtype === "int32"
+      ? heap.i32.slice(ptr >> 2, (ptr >> 2) + this.size)
+      : heap.f32.slice(ptr >> 2, (ptr >> 2) + this.size);
+  }
+
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
     if (this.size !== 1) throw rangeError("read item", `tensor has ${this.size} elements, not 1`);
@@ -166,7 +184,7 @@ export class Tensor {
     return Number(d[0]);
   }
 
-  /** Overwrites the contents (queued after pending kernels). */
+  /** Overwrites the contents: now when the runtime is idle, else queued after pending kernels. */
   write(data: TensorData): Promise<void> {
     if (data.length !== this.size) {
       throw rangeError("write tensor", `${data.length} values given for shape [${this.shape.join(", ")}]`);
@@ -175,6 +193,12 @@ export class Tensor {
     if (this.storage.host) {
       const host = this.storage.host;
       for (let i = 0; i < this.size; i++) host[i] = BigInt((data as ArrayLike<number | bigint>)[i]);
+      return Promise.resolve();
+    }
+    if (this.rt.idle) {
+      // Nothing queued can touch this memory, so writing now keeps program order.
+      if (this.dtype === "int32") this.rt.heap.i32.set(data as ArrayLike<number>, ptr >> 2);
+      else this.rt.heap.f32.set(data as ArrayLike<number>, ptr >> 2);
       return Promise.resolve();
     }
     const copy = this.dtype === "int32"

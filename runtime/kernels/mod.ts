@@ -2,5 +2,10 @@
  * Typed launchers for every kernel (pointers in, promise out). Tensor ops call these after validating.
  * @module
  */
+export * from "./dropout.ts";
 export * from "./elementwise.ts";
-export * from "./_pending.ts";
+export * from "./gemm.ts";
+export * from "./optim.ts";
+export * from "./softmax.ts";
+export * from "./norm.ts";
+export * from "./pool.ts";

@@ -4,8 +4,14 @@
  * @module
  */
 import type { Heap } from "../heap.ts";
+import * as dropout from "./dropout.ts";
 import * as elementwise from "./elementwise.ts";
+import * as gemm from "./gemm.ts";
+import * as norm from "./norm.ts";
+import * as optim from "./optim.ts";
+import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
+import * as softmax from "./softmax.ts";
 
 /** A reference kernel: the heap, then the Wasm kernel's arguments. */
 // deno-lint-ignore no-explicit-any
@@ -13,6 +19,12 @@ export type RefKernel = (h: Heap, ...args: any[]) => void;
 
 /** Every reference kernel by export name. */
 export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
+  ...dropout,
   ...elementwise,
+  ...gemm,
+  ...norm,
+  ...optim,
+  ...pool,
   ...probe,
+  ...softmax,
 };

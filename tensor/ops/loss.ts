@@ -17,7 +17,7 @@ function rows2d(op: string, x: Tensor, dim: number): [number, number] {
 }
 
 /**
- * Softmax over the classes of x [n, classes] (no gradient: train with {@linkcode crossEntropy}).
+ * Softmax over the classes of x [n, classes] (to train a classifier, prefer {@linkcode crossEntropy}).
  *
  * @example
  * ```ts
@@ -32,17 +32,41 @@ export function softmax(x: Tensor, dim = 1): Tensor {
   const y = out(rt, x.shape);
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.softmaxForward(rt, { x: px, y: py, rows, cols }));
+  if (needsGrad(x)) recordRowwise("softmax", x, y, rows, cols, K.softmaxBackward);
   return y;
 }
 
-/** Log-softmax over the classes of x [n, classes] (no gradient). */
+/** Log-softmax over the classes of x [n, classes]. */
 export function logSoftmax(x: Tensor, dim = 1): Tensor {
   const [rows, cols] = rows2d("logSoftmax", x, dim);
   const rt = x.rt;
   const y = out(rt, x.shape);
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.logSoftmaxForward(rt, { x: px, y: py, rows, cols }));
+  if (needsGrad(x)) recordRowwise("logSoftmax", x, y, rows, cols, K.logSoftmaxBackward);
   return y;
+}
+
+// Records the backward of a row-wise op whose gradient needs only its output y.
+function recordRowwise(
+  name: string,
+  x: Tensor,
+  y: Tensor,
+  rows: number,
+  cols: number,
+  kernel: typeof K.softmaxBackward,
+): void {
+  const rt = x.rt;
+  const s = save(y);
+  record(
+    y,
+    node(name, [x], (g) => {
+      const dx = out(rt, x.shape);
+      const [pg, pdx, py] = [g.ptr, dx.ptr, s.ptrs[0]];
+      launch(rt, [g], [dx], () => kernel(rt, { y: py, dy: pg, dx: pdx, rows, cols }));
+      return [dx];
+    }, s.release),
+  );
 }
 
 /** Options of {@linkcode crossEntropy}. */

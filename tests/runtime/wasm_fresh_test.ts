@@ -84,3 +84,20 @@ Deno.test("wasm check rejects a module with a start function or extra import", (
   assert.ok(WebAssembly.validate(start));
   assert.throws(() => checkKernelModule(start, "t"), /start function/);
 });
+
+Deno.test("the runtime's SIMD/relaxed-SIMD probes agree with validating the real kernel modules", async () => {
+  const { createRuntime } = await import("../../runtime/mod.ts");
+  const { WASM_BASE64 } = await import("../../runtime/_wasm/kernels.generated.ts");
+  const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const rt = await createRuntime({ backend: "wasm", threads: 1 });
+  try {
+    if (rt.report.simd !== WebAssembly.validate(bytes(WASM_BASE64.simd))) {
+      throw new Error("SIMD probe disagrees");
+    }
+    if (rt.report.relaxedSimd !== WebAssembly.validate(bytes(WASM_BASE64.simd_relaxed))) {
+      throw new Error("relaxed SIMD probe disagrees");
+    }
+  } finally {
+    await rt.close();
+  }
+});
