@@ -24,4 +24,10 @@ export {
 import { register } from "./registry.ts";
 import { RESNETS } from "./resnet.ts";
 register(RESNETS);
+import { ALEXNETS } from "./alexnet.ts";
+register(ALEXNETS);
+import { VGGS } from "./vgg.ts";
+register(VGGS);
+import { OVERFEATS } from "./overfeat.ts";
+register(OVERFEATS);
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
