@@ -30,4 +30,6 @@ import { VGGS } from "./vgg.ts";
 register(VGGS);
 import { OVERFEATS } from "./overfeat.ts";
 register(OVERFEATS);
+import { INCEPTION_V4S } from "./inception_v4.ts";
+register(INCEPTION_V4S);
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
