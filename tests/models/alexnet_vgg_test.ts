@@ -10,6 +10,7 @@ import { createRuntime, type Runtime, withRuntime } from "../../tensor/mod.ts";
 import { alexnet, ALEXNETS } from "../../models/alexnet.ts";
 import { OVERFEATS } from "../../models/overfeat.ts";
 import { VGG_CONFIGS, VGGS } from "../../models/vgg.ts";
+import { readFixture } from "../_util/fixture.ts";
 
 await cnn.init({ threads: 1 });
 const meta: Runtime = await createRuntime({ backend: "meta" });
@@ -224,6 +225,27 @@ Deno.test("alexnet_paper / overfeat: a wrong input size is a named error", () =>
     o.dispose();
   });
   assert.throws(() => onMeta(() => cnn.models.create("vgg11", { numClasses: 0 })), /Cannot create vgg11/);
+});
+
+Deno.test("alexnet_paper: the reduced parity fixture's torch module has our keys and shapes, in order", () => {
+  const fx = readFixture(
+    Deno.readFileSync(new URL("../fixtures/alexnet_paper_small_parity.safetensors", import.meta.url)),
+  );
+  const want = [...fx].filter(([k]) => k.startsWith("state.")).map(([k, a]) => [k.slice(6), a.shape]);
+  const row = {
+    layout: "paper" as const,
+    convs: [
+      { out: 8, kernel: 11, stride: 4, lrn: true, pool: true },
+      { out: 16, kernel: 5, padding: 2, groups: 2, lrn: true, pool: true, bias: 1 },
+      { out: 24, kernel: 3, padding: 1 },
+      { out: 24, kernel: 3, padding: 1, groups: 2, bias: 1 },
+      { out: 16, kernel: 3, padding: 1, groups: 2, pool: true, bias: 1 },
+    ],
+    hidden: [32, 32],
+  };
+  const m = onMeta(() => alexnet(row, { numClasses: 10 }));
+  assert.deepEqual([...m.stateDict()].map(([k, t]) => [k, [...t.shape]]), want);
+  m.dispose();
 });
 
 Deno.test("close meta runtime (alexnet_vgg_test)", async () => {
