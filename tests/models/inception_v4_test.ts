@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { createRuntime, type Runtime, withRuntime } from "../../tensor/mod.ts";
+import { readFixture } from "../_util/fixture.ts";
 import { BasicConv2d, INCEPTION_V4S, inceptionV4, MixedBlock } from "../../models/inception_v4.ts";
 
 await cnn.init({ threads: 1 });
@@ -171,6 +172,23 @@ Deno.test("inception_v4 family: options (paper depths, residualScale, widthMulti
     /Cannot create inception_v4/,
   );
   assert.ok(new BasicConv2d(3, 4, [1, 3], 1, [0, 1]).bn.eps === 0.001);
+});
+
+Deno.test("inception_v4 family: the reduced parity fixtures' torch modules have our keys and shapes, in order", () => {
+  const rows: [string, cnn.models.ModelOptions][] = [
+    ["inception_v4", { depths: [1, 1, 1] }],
+    ["inception_resnet_v1", { depths: [1, 1, 1] }],
+    ["inception_resnet_v2", { depths: [1, 1, 2] }],
+  ];
+  for (const [name, o] of rows) {
+    const fx = readFixture(
+      Deno.readFileSync(new URL(`../fixtures/${name}_small_parity.safetensors`, import.meta.url)),
+    );
+    const want = [...fx].filter(([k]) => k.startsWith("state.")).map(([k, a]) => [k.slice(6), a.shape]);
+    const m = onMeta(() => cnn.models.create(name, { ...o, widthMultiplier: 1 / 8, numClasses: 10 }));
+    assert.deepEqual([...m.stateDict()].map(([k, t]) => [k, [...t.shape]]), want, name);
+    m.dispose();
+  }
 });
 
 Deno.test("close meta runtime (inception_v4_test)", async () => {
