@@ -12,3 +12,12 @@ export {
   cross_entropy_backward, cross_entropy_forward, log_softmax_backward, log_softmax_forward, softmax_backward,
   softmax_forward,
 } from "./softmax";
+export { bias_relu, col2im, from_cnhw, im2col, sgemm, to_cnhw } from "./gemm";
+export {
+  adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+  max_pool2d_backward, max_pool2d_forward,
+} from "./pool";
+export {
+  batch_norm_backward, batch_norm_eval_backward, batch_norm_eval_forward, batch_norm_train_forward, lrn_backward,
+  lrn_forward,
+} from "./norm";

@@ -10,6 +10,7 @@
  * @module
  */
 import * as cnn from "../mod.ts";
+import { loadCheckpoint, saveCheckpoint } from "../io/fs.ts";
 import { type FlagSpec, helpText, parseFlags, UsageError } from "./args.ts";
 import { printDigits, progressLine } from "./show.ts";
 
@@ -32,7 +33,13 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
     help: "output folder (checkpoint, metrics.jsonl, curves.svg)",
     default: "runs/demo",
   },
-  limit: { type: "int", help: "use only the first N training examples (0: all)", default: 0, min: 0 },
+  limit: {
+    type: "int",
+    help: "use only N training examples, spread over the classes (0: all)",
+    default: 0,
+    min: 0,
+  },
+  resume: { type: "boolean", help: "continue from <out>/last.safetensors", default: false },
 };
 
 const COMMANDS: Record<string, { summary: string; flags: Record<string, FlagSpec> }> = {
@@ -41,6 +48,19 @@ const COMMANDS: Record<string, { summary: string; flags: Record<string, FlagSpec
     flags: TRAIN_FLAGS,
   },
   train: { summary: "Train a registered model.", flags: TRAIN_FLAGS },
+  eval: {
+    summary: "Evaluate a checkpoint on the test split of the embedded digits.",
+    flags: {
+      checkpoint: { type: "string", help: "checkpoint file", default: "runs/demo/last.safetensors" },
+      protocol: {
+        type: "string",
+        help: "single (the image as is) or 10crop (pad to 32, torchvision TenCrop of 28, softmax averaged)",
+        choices: ["single", "10crop"],
+        default: "single",
+      },
+      threads: { type: "int", help: "compute threads", default: 2, min: 1 },
+    },
+  },
   summary: {
     summary: "Print a model's layer table (params, MACs, output shapes) or list every model.",
     flags: {
@@ -78,6 +98,19 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
   const out = f.out as string;
   await Deno.mkdir(out, { recursive: true });
   const metrics: string[] = [];
+  const ckpt = `${out}/last.safetensors`;
+  let startEpoch = 0;
+  const config = { model: f.model, data: f.data, epochs, batchSize: f["batch-size"], lr: f.lr };
+  if (f.resume) {
+    const r = await loadCheckpoint(ckpt, { model: net, optimizer: opt, rng: cnn.defaultGenerator });
+    startEpoch = r.epoch;
+    const extra = r.extra as { config?: { model?: string }; metrics?: string[] };
+    if (extra.config?.model !== f.model) {
+      throw new UsageError(`Cannot resume: ${ckpt} holds ${extra.config?.model}, not --model ${f.model}`);
+    }
+    metrics.push(...(extra.metrics ?? []));
+    console.log(`resuming from ${ckpt} after epoch ${startEpoch}`);
+  }
   const t0 = performance.now();
   const history = await cnn.train.fit(net, loader, {
     epochs,
@@ -85,6 +118,7 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
     schedule,
     labelSmoothing: f["label-smoothing"] as number,
     testData: testLoader,
+    startEpoch,
     onProgress: (p) => {
       if (p.step % 10 === 0 || p.step === p.steps) {
         Deno.stdout.writeSync(new TextEncoder().encode(`\r${progressLine(p)}`));
@@ -99,25 +133,39 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
       );
       metrics.push(JSON.stringify(r));
       await atomicWrite(`${out}/metrics.jsonl`, metrics.join("\n") + "\n");
+      await saveCheckpoint(ckpt, {
+        model: net,
+        optimizer: opt,
+        epoch: r.epoch,
+        step: r.epoch * loader.length,
+        rng: cnn.defaultGenerator,
+        extra: { config, metrics },
+      });
     },
   });
   const seconds = (performance.now() - t0) / 1000;
+  if (history.length === 0) {
+    console.log(`nothing to do: the checkpoint already has ${startEpoch} of ${epochs} epochs`);
+    await cnn.shutdown();
+    return;
+  }
   const last = history[history.length - 1];
+  const all = metrics.map((m) => JSON.parse(m) as cnn.train.EpochRecord);
   await atomicWrite(
     `${out}/curves.svg`,
     cnn.train.svgCurves([
       {
         title: "loss",
-        series: [{ name: "train", values: history.map((h) => h.loss) }, {
+        series: [{ name: "train", values: all.map((h) => h.loss) }, {
           name: "test",
-          values: history.map((h) => h.testLoss ?? NaN),
+          values: all.map((h) => h.testLoss ?? NaN),
         }],
       },
       {
         title: "top-1 accuracy",
-        series: [{ name: "train", values: history.map((h) => h.accuracy) }, {
+        series: [{ name: "train", values: all.map((h) => h.accuracy) }, {
           name: "test",
-          values: history.map((h) => h.testTop1 ?? NaN),
+          values: all.map((h) => h.testTop1 ?? NaN),
         }],
       },
     ]),
@@ -127,6 +175,11 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
       (100 * last.testTop5!).toFixed(2)
     }%; curves ${out}/curves.svg, metrics ${out}/metrics.jsonl`,
   );
+  await Deno.writeFile(
+    `${out}/model.safetensors`,
+    cnn.io.writeSafetensors(net.stateDict(), { model: f.model as string }),
+  );
+  console.log(`checkpoint ${ckpt}; weights for the web demo ${out}/model.safetensors`);
   if (command === "demo") await printDigits(net, test, 6);
   await cnn.shutdown();
 }
@@ -148,6 +201,55 @@ async function atomicWrite(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
   await Deno.writeTextFile(tmp, text);
   await Deno.rename(tmp, path);
+}
+
+async function evaluateCheckpoint(f: Record<string, unknown>): Promise<void> {
+  await cnn.init({ threads: f.threads as number });
+  const path = f.checkpoint as string;
+  const bytes = await Deno.readFile(path).catch((e) => {
+    throw new UsageError(`Cannot evaluate: cannot read --checkpoint ${path} (${e.message})`);
+  });
+  const meta = cnn.io.parseSafetensors(bytes).metadata;
+  const extra = JSON.parse(meta["cnnzoo.extra"] ?? meta.extra ?? "{}") as { config?: { model?: string } };
+  const name = extra.config?.model ?? meta.model;
+  if (!name) throw new UsageError(`Cannot evaluate: ${path} does not name its model`);
+  const net = cnn.models.create(name, { inChannels: 1, numClasses: 10 });
+  await loadCheckpoint(path, { model: net });
+  net.eval();
+  const { test } = await cnn.data.loadDigits();
+  const tenCrop = f.protocol === "10crop";
+  const specs = cnn.data.tenCrop(32, 32, 28);
+  let correct = 0;
+  const t0 = performance.now();
+  for (let start = 0; start < test.length; start += 100) {
+    const n = Math.min(100, test.length - start);
+    const crops = tenCrop ? 10 : 1;
+    const data = new Float32Array(n * crops * 784);
+    for (let i = 0; i < n; i++) {
+      const img = { data: test.get(start + i).image, c: 1, h: 28, w: 28 };
+      if (!tenCrop) data.set(img.data, i * 784);
+      else {
+        const padded = cnn.data.transforms.crop(img, { top: -2, left: -2, h: 32, w: 32 });
+        specs.forEach((s, k) => data.set(cnn.data.applyCrop(padded, s).data, (i * 10 + k) * 784));
+      }
+    }
+    const probs = await cnn.noGrad(() => net.forward(cnn.tensor(data, [n * crops, 1, 28, 28])).softmax(1))
+      .toArray() as Float32Array;
+    for (let i = 0; i < n; i++) {
+      const rows = Array.from(
+        { length: crops },
+        (_, k) => probs.subarray((i * crops + k) * 10, (i * crops + k + 1) * 10),
+      );
+      const p = cnn.data.averageProbabilities(rows);
+      const top = p.indexOf(Math.max(...p));
+      if (top === test.get(start + i).label) correct++;
+    }
+  }
+  console.log(
+    `${name} from ${path}, protocol ${f.protocol}: test top-1 ${(100 * correct / test.length).toFixed(2)}% ` +
+      `(${test.length} digits, ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  await cnn.shutdown();
 }
 
 async function summary(f: Record<string, unknown>): Promise<void> {
@@ -188,6 +290,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const f = parseFlags(rest, cmd.flags);
     if (command === "summary") await summary(f);
+    else if (command === "eval") await evaluateCheckpoint(f);
     else await train(command, f);
     return 0;
   } catch (e) {

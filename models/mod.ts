@@ -18,18 +18,27 @@ export {
   list,
   type ModelEntry,
   type ModelOptions,
+  type ModelResolver,
   register,
+  registerResolver,
 } from "./registry.ts";
 // Each family registers its entries here, one line each.
-import { register } from "./registry.ts";
+import { register, registerResolver } from "./registry.ts";
 import { RESNETS } from "./resnet.ts";
 register(RESNETS);
+import { PREACT_ENTRIES, resolveWrn } from "./preact_resnet.ts";
+register(PREACT_ENTRIES);
+registerResolver(resolveWrn);
+import { DENSENET_ENTRIES, resolveDenseNet } from "./densenet.ts";
+register(DENSENET_ENTRIES);
+registerResolver(resolveDenseNet);
+import { GOOGLENET_MODELS } from "./googlenet.ts";
+import { BN_INCEPTION_MODELS } from "./bn_inception.ts";
+import { INCEPTION_V3_MODELS } from "./inception_v3.ts";
+register({ ...GOOGLENET_MODELS, ...BN_INCEPTION_MODELS, ...INCEPTION_V3_MODELS });
 import { ALEXNETS } from "./alexnet.ts";
-register(ALEXNETS);
-import { VGGS } from "./vgg.ts";
-register(VGGS);
 import { OVERFEATS } from "./overfeat.ts";
-register(OVERFEATS);
+import { VGGS } from "./vgg.ts";
 import { INCEPTION_V4S } from "./inception_v4.ts";
-register(INCEPTION_V4S);
+register({ ...ALEXNETS, ...OVERFEATS, ...VGGS, ...INCEPTION_V4S });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";

@@ -59,6 +59,18 @@ export function register(entries: Record<string, ModelEntry>): void {
   }
 }
 
+/** A function that maps a name outside the fixed list to an entry (or undefined). */
+export type ModelResolver = (name: string) => ModelEntry | undefined;
+const RESOLVERS: ModelResolver[] = [];
+
+/**
+ * Adds a resolver for names outside the fixed list (a family of names such as `wrn_<depth>_<k>`): `entry()`
+ * asks each resolver in turn when a name is not registered. Resolved names are not in {@linkcode list}.
+ */
+export function registerResolver(fn: ModelResolver): void {
+  RESOLVERS.push(fn);
+}
+
 /** Every registered name, sorted. */
 export function list(): string[] {
   return [...REGISTRY.keys()].sort();
@@ -79,6 +91,10 @@ function editDistance(a: string, b: string): number {
 export function entry(name: string): ModelEntry {
   const e = REGISTRY.get(name);
   if (e) return e;
+  for (const r of RESOLVERS) {
+    const found = r(name);
+    if (found) return found;
+  }
   const close = list().map((n) => [n, editDistance(name, n)] as const).sort((a, b) => a[1] - b[1]).slice(
     0,
     3,

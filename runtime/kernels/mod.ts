@@ -4,6 +4,8 @@
  */
 export * from "./dropout.ts";
 export * from "./elementwise.ts";
+export * from "./gemm.ts";
 export * from "./optim.ts";
 export * from "./softmax.ts";
-export * from "./_pending.ts";
+export * from "./norm.ts";
+export * from "./pool.ts";

@@ -6,7 +6,10 @@
 import type { Heap } from "../heap.ts";
 import * as dropout from "./dropout.ts";
 import * as elementwise from "./elementwise.ts";
+import * as gemm from "./gemm.ts";
+import * as norm from "./norm.ts";
 import * as optim from "./optim.ts";
+import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
 
@@ -18,7 +21,10 @@ export type RefKernel = (h: Heap, ...args: any[]) => void;
 export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...dropout,
   ...elementwise,
+  ...gemm,
+  ...norm,
   ...optim,
+  ...pool,
   ...probe,
   ...softmax,
 };

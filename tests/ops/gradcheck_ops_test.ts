@@ -35,6 +35,7 @@ const CASES: Case[] = [
     name: "conv2d with fused relu",
     inputs: [{ shape: [2, 3, 5, 4] }, { shape: [4, 3, 1, 1] }, { shape: [4] }],
     f: ([x, w, b]) => ops.conv2d(x, w, { bias: b, relu: true }),
+    eps: 1e-3, // small steps: a 1e-2 step carries an output across the ReLU kink for this seed
   },
   {
     name: "linear",

@@ -34,10 +34,9 @@ Deno.test({
       };
       await step(); // optimizer state is allocated on the first step
       net.eval();
+      // Inference in a tidy() scope: every intermediate tensor is freed when the scope ends.
       const infer = async () => {
-        const y = cnn.noGrad(() => net.forward(x));
-        await y.toArray();
-        y.dispose();
+        await cnn.tidy(async () => await cnn.noGrad(() => net.forward(x)).toArray());
       };
       await infer();
       const before = rt.heap.bytesInUse;

@@ -1,0 +1,384 @@
+/**
+ * Pre-activation ResNets (He et al., "Identity Mappings in Deep Residual Networks", arXiv:1603.05027) and
+ * the CIFAR Wide ResNets WRN-d-k (Zagoruyko & Komodakis, arXiv:1605.07146) as rows of one table read by
+ * one builder.
+ *
+ * A unit is x + F(relu(bn(x))) with nothing after the addition: BN → ReLU → conv → BN → ReLU → conv (plus
+ * a third pair for bottlenecks). Units that change shape apply the first BN-ReLU before the split, so the
+ * 1×1 projection (a bias-free conv, no BN) sees the pre-activated input (timm `ResNetV2`,
+ * KaimingHe/resnet-1k-layers, szagoruyko/wide-residual-networks). The network starts with a plain conv
+ * (plus a 3×3/2 max-pool on ImageNet) and ends with BN → ReLU → global average pool → FC.
+ *
+ * torchvision has no pre-activation ResNet, so the state-dict keys are ours, in torchvision's style:
+ * `conv1.weight`, `layer1.0.bn1.weight`, `layer1.0.conv1.weight`, ..., `layer2.0.downsample.0.weight`,
+ * `bn.weight`, `fc.weight`.
+ *
+ * Weights: convs N(0, √(2/fan_out)) (the authors' MSR init), BN γ = 1 and β = 0, FC torch default with a
+ * zero bias.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * await cnn.init({ threads: 1 });
+ * const net = cnn.models.create("wrn_16_4", { dropout: 0.3 });
+ * console.log(net.numParameters()); // 2748890
+ * ```
+ * @module
+ */
+import {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  init,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+} from "../layers/mod.ts";
+import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
+import type { ModelEntry, ModelOptions } from "./registry.ts";
+
+/** One row of the table. */
+export interface PreActConfig {
+  /** "basic": two 3×3 convs; "bottleneck": 1×1 → 3×3 → 1×1 with 4× expansion. */
+  block: "basic" | "bottleneck";
+  /** Units per stage. */
+  depths: readonly number[];
+  /** ImageNet (7×7/2 stem + max-pool, 224 input) or CIFAR (3×3 stem, 32 input). */
+  layout: "imagenet" | "cifar";
+  /** Output channels of each stage (bottleneck: 4× its inner width). Default 64·2^i·expansion (ImageNet), 16·2^i·expansion (CIFAR). */
+  widths?: readonly number[];
+  /** Output channels of the stem conv (64 ImageNet, 16 CIFAR). */
+  stemWidth?: number;
+  /** Where a bottleneck's stride goes: the 3×3 (timm, fb.resnet.torch; ImageNet default) or the first 1×1 (resnet-1k-layers; CIFAR default). */
+  strideOn?: "3x3" | "1x1";
+}
+
+/** Options of the family: the common ones (`dropout` sits between the two convs of a basic unit, as WRN) plus row overrides. */
+export interface PreActOptions extends ModelOptions, Partial<PreActConfig> {
+  /** Generator for the weights (default: the global generator). */
+  generator?: Generator;
+}
+
+/** What a unit needs besides its channels. */
+interface UnitArgs {
+  stride: number;
+  strideOn: "3x3" | "1x1";
+  dropout: number;
+}
+
+function conv(cin: number, cout: number, k: number, stride = 1): Conv2d {
+  return new Conv2d(cin, cout, { kernelSize: k, stride, padding: (k - 1) / 2, bias: false });
+}
+
+function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
+  let t = x;
+  for (const s of steps) {
+    const next = s(t);
+    if (t !== x) t.dispose();
+    t = next;
+  }
+  return t;
+}
+
+/** The projection shortcut: a 1×1 conv (no BN) under torchvision's `downsample.0` key. */
+function projection(cin: number, cout: number, stride: number): Sequential {
+  return new Sequential(conv(cin, cout, 1, stride));
+}
+
+/** x + F(x) with the shared first BN-ReLU before the split when the unit projects. */
+function unitForward(
+  u: { bn1: BatchNorm2d; downsample: Module | null; rest(pre: Tensor): Tensor },
+  x: Tensor,
+): Tensor {
+  const normed = u.bn1.forward(x);
+  const pre = ops.relu(normed);
+  normed.dispose();
+  const skip = u.downsample ? u.downsample.forward(pre) : x;
+  const f = u.rest(pre);
+  pre.dispose();
+  const y = ops.add(skip, f);
+  f.dispose();
+  if (skip !== x) skip.dispose();
+  return y;
+}
+
+/** Full pre-activation unit with two 3×3 convs (WRN's B(3,3)); dropout between the convs when p > 0. */
+export class PreActBasicBlock extends Module {
+  /** Pre-activation BN of the unit input (shared with the projection). */
+  bn1: BatchNorm2d;
+  /** First 3×3 conv (carries the stride). */
+  conv1: Conv2d;
+  /** BN before the second conv. */
+  bn2: BatchNorm2d;
+  /** Dropout between the convs (WRN), or null. */
+  dropout: Dropout | null;
+  /** Second 3×3 conv. */
+  conv2: Conv2d;
+  /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
+  downsample: Sequential | null;
+  /** Output channels per stage width (1). */
+  static readonly expansion = 1;
+
+  /** A unit from `cin` to `cout` channels. */
+  constructor(cin: number, cout: number, a: UnitArgs) {
+    super();
+    this.bn1 = new BatchNorm2d(cin);
+    this.conv1 = conv(cin, cout, 3, a.stride);
+    this.bn2 = new BatchNorm2d(cout);
+    this.dropout = a.dropout > 0 ? new Dropout(a.dropout) : null;
+    this.conv2 = conv(cout, cout, 3);
+    this.downsample = a.stride !== 1 || cin !== cout ? projection(cin, cout, a.stride) : null;
+  }
+
+  /** The branch after the first BN-ReLU. */
+  rest(pre: Tensor): Tensor {
+    return chain(pre, [
+      (t) => this.conv1.forward(t),
+      (t) => this.bn2.forward(t),
+      ops.relu,
+      ...(this.dropout ? [(t: Tensor) => this.dropout!.forward(t)] : []),
+      (t) => this.conv2.forward(t),
+    ]);
+  }
+
+  /** x + F(x). */
+  forward(x: Tensor): Tensor {
+    return unitForward(this, x);
+  }
+}
+
+/** Full pre-activation bottleneck unit: (BN-ReLU-conv) × 3, 1×1 → 3×3 → 1×1 (4× expansion). */
+export class PreActBottleneck extends Module {
+  /** Pre-activation BN of the unit input (shared with the projection). */
+  bn1: BatchNorm2d;
+  /** 1×1 reduction (stride here when strideOn is "1x1"). */
+  conv1: Conv2d;
+  /** BN before the 3×3. */
+  bn2: BatchNorm2d;
+  /** 3×3 conv (stride here when strideOn is "3x3"). */
+  conv2: Conv2d;
+  /** BN before the 1×1 expansion. */
+  bn3: BatchNorm2d;
+  /** Dropout before the last conv, or null. */
+  dropout: Dropout | null;
+  /** 1×1 expansion to the output width. */
+  conv3: Conv2d;
+  /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
+  downsample: Sequential | null;
+  /** Output channels per inner width (4). */
+  static readonly expansion = 4;
+
+  /** A unit from `cin` to `cout` channels (inner width cout / 4). */
+  constructor(cin: number, cout: number, a: UnitArgs) {
+    super();
+    const mid = cout / 4;
+    if (!Number.isInteger(mid)) {
+      throw rangeError("create PreActBottleneck", `output channels ${cout} are not divisible by 4`);
+    }
+    const s1 = a.strideOn === "1x1" ? a.stride : 1;
+    const s3 = a.strideOn === "1x1" ? 1 : a.stride;
+    this.bn1 = new BatchNorm2d(cin);
+    this.conv1 = conv(cin, mid, 1, s1);
+    this.bn2 = new BatchNorm2d(mid);
+    this.conv2 = conv(mid, mid, 3, s3);
+    this.bn3 = new BatchNorm2d(mid);
+    this.dropout = a.dropout > 0 ? new Dropout(a.dropout) : null;
+    this.conv3 = conv(mid, cout, 1);
+    this.downsample = a.stride !== 1 || cin !== cout ? projection(cin, cout, a.stride) : null;
+  }
+
+  /** The branch after the first BN-ReLU. */
+  rest(pre: Tensor): Tensor {
+    return chain(pre, [
+      (t) => this.conv1.forward(t),
+      (t) => this.bn2.forward(t),
+      ops.relu,
+      (t) => this.conv2.forward(t),
+      (t) => this.bn3.forward(t),
+      ops.relu,
+      ...(this.dropout ? [(t: Tensor) => this.dropout!.forward(t)] : []),
+      (t) => this.conv3.forward(t),
+    ]);
+  }
+
+  /** x + F(x). */
+  forward(x: Tensor): Tensor {
+    return unitForward(this, x);
+  }
+}
+
+const ROW_FIELDS = ["block", "depths", "layout", "widths", "stemWidth", "strideOn"] as const;
+
+/**
+ * The family's network: `conv1` (→ `maxpool` on ImageNet) → `layer1..N` → `bn` → `relu` → `avgpool` →
+ * `flatten` → `fc`.
+ */
+export class PreActResNet extends Module {
+  /** The resolved row (options applied). */
+  readonly config: Readonly<PreActConfig>;
+
+  /** Builds a network from a row and options. */
+  constructor(cfg: PreActConfig, options: PreActOptions = {}) {
+    super();
+    const c: PreActConfig = { ...cfg };
+    for (const k of ROW_FIELDS) {
+      if (options[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = options[k];
+    }
+    this.config = Object.freeze(c);
+    const action = "create PreActResNet";
+    if (c.block !== "basic" && c.block !== "bottleneck") {
+      throw rangeError(action, `block must be "basic" or "bottleneck", got ${JSON.stringify(c.block)}`);
+    }
+    if (c.layout !== "imagenet" && c.layout !== "cifar") {
+      throw rangeError(action, `layout must be "imagenet" or "cifar", got ${JSON.stringify(c.layout)}`);
+    }
+    if (!c.depths.length || !c.depths.every((d) => Number.isInteger(d) && d >= 1)) {
+      throw rangeError(action, `depths must be integers >= 1, got [${c.depths}]`);
+    }
+    const imagenet = c.layout === "imagenet";
+    const expansion = c.block === "bottleneck" ? 4 : 1;
+    const base = imagenet ? 64 : 16;
+    const widths = c.widths ?? c.depths.map((_, i) => base * 2 ** i * expansion);
+    if (widths.length !== c.depths.length) {
+      throw rangeError(action, `${c.depths.length} depths but ${widths.length} widths`);
+    }
+    const stemWidth = c.stemWidth ?? base;
+    const strideOn = c.strideOn ?? (imagenet ? "3x3" : "1x1");
+    const dropout = options.dropout ?? 0;
+    const numClasses = options.numClasses ?? (imagenet ? 1000 : 10);
+    const inChannels = options.inChannels ?? 3;
+    const self = this as unknown as Record<string, Module>;
+    self.conv1 = imagenet
+      ? new Conv2d(inChannels, stemWidth, { kernelSize: 7, stride: 2, padding: 3, bias: false })
+      : conv(inChannels, stemWidth, 3);
+    if (imagenet) self.maxpool = new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 });
+    const Unit = c.block === "bottleneck" ? PreActBottleneck : PreActBasicBlock;
+    let cin = stemWidth;
+    c.depths.forEach((n, si) => {
+      const stage = new Sequential();
+      for (let i = 0; i < n; i++) {
+        const stride = i === 0 && si > 0 ? 2 : 1;
+        stage.add(new Unit(cin, widths[si], { stride, strideOn, dropout }));
+        cin = widths[si];
+      }
+      self[`layer${si + 1}`] = stage;
+    });
+    self.bn = new BatchNorm2d(cin);
+    self.relu = new ReLU();
+    self.avgpool = new AdaptiveAvgPool2d(1);
+    self.flatten = new Flatten();
+    self.fc = new Linear(cin, numClasses);
+    const g = options.generator ?? defaultGenerator;
+    for (const [, m] of this.namedModules()) {
+      if (m instanceof Conv2d) init.kaimingNormal(m.weight, { mode: "fan_out" }, g);
+      else if (m instanceof Linear) {
+        init.torchDefault(m.weight, null, g);
+        init.constant(m.bias!, 0);
+      }
+    }
+  }
+
+  /** Logits [n, numClasses]. */
+  forward(x: Tensor): Tensor {
+    const mods = this.namedChildren().map(([, m]) => m);
+    return chain(x, mods.map((m) => (t: Tensor) => m.forward(t)));
+  }
+}
+
+/** The rows: ImageNet pre-act ResNet-18...200 and the CIFAR nets of the paper. */
+export const PREACT_RESNETS = {
+  preact_resnet18: { block: "basic", depths: [2, 2, 2, 2], layout: "imagenet" },
+  preact_resnet34: { block: "basic", depths: [3, 4, 6, 3], layout: "imagenet" },
+  preact_resnet50: { block: "bottleneck", depths: [3, 4, 6, 3], layout: "imagenet" },
+  preact_resnet101: { block: "bottleneck", depths: [3, 4, 23, 3], layout: "imagenet" },
+  preact_resnet152: { block: "bottleneck", depths: [3, 8, 36, 3], layout: "imagenet" },
+  preact_resnet200: { block: "bottleneck", depths: [3, 24, 36, 3], layout: "imagenet" },
+  preact_resnet110_cifar: { block: "basic", depths: [18, 18, 18], layout: "cifar" },
+  preact_resnet164_cifar: { block: "bottleneck", depths: [18, 18, 18], layout: "cifar" },
+  preact_resnet1001_cifar: { block: "bottleneck", depths: [111, 111, 111], layout: "cifar" },
+} as const satisfies Record<string, PreActConfig>;
+
+/**
+ * The row of WRN-depth-k: (depth − 4) / 6 basic pre-activation units per stage, widths 16k, 32k, 64k after
+ * a 16-channel 3×3 stem.
+ */
+export function wrnConfig(depth: number, k: number): PreActConfig {
+  const n = (depth - 4) / 6;
+  if (!Number.isInteger(n) || n < 1) {
+    throw rangeError("create WRN", `depth must be 6n + 4 with n >= 1, got ${depth}`);
+  }
+  if (!Number.isInteger(k) || k < 1) throw rangeError("create WRN", `k must be an integer >= 1, got ${k}`);
+  return {
+    block: "basic",
+    depths: [n, n, n],
+    layout: "cifar",
+    widths: [16 * k, 32 * k, 64 * k],
+    stemWidth: 16,
+  };
+}
+
+/** Builds a pre-activation network from a row. */
+export function preactResNet(cfg: PreActConfig, options: PreActOptions = {}): PreActResNet {
+  return new PreActResNet(cfg, options);
+}
+
+function entryOf(cfg: PreActConfig, description: string): ModelEntry {
+  const imagenet = cfg.layout === "imagenet";
+  return {
+    family: cfg.widths && cfg.layout === "cifar" ? "wrn" : "preact_resnet",
+    description,
+    inputSize: imagenet ? [3, 224, 224] : [3, 32, 32],
+    numClasses: imagenet ? 1000 : 10,
+    build: (o) => preactResNet(cfg, o as PreActOptions),
+  };
+}
+
+/** The WRN rows listed by name; any other `wrn_<depth>_<k>` resolves through {@linkcode resolveWrn}. */
+export const WRNS: Record<string, [number, number]> = {
+  wrn_16_4: [16, 4],
+  wrn_16_8: [16, 8],
+  wrn_22_8: [22, 8],
+  wrn_28_10: [28, 10],
+  wrn_40_4: [40, 4],
+  wrn_40_10: [40, 10],
+};
+
+function wrnEntry(depth: number, k: number): ModelEntry {
+  return entryOf(
+    wrnConfig(depth, k),
+    `WRN-${depth}-${k} (Zagoruyko & Komodakis, CIFAR, pre-activation; option dropout between the convs, 0.3 in the paper)`,
+  );
+}
+
+/** Resolves `wrn_<depth>_<k>` for any depth = 6n + 4 and k >= 1 (undefined for other names). */
+export function resolveWrn(name: string): ModelEntry | undefined {
+  const m = /^wrn_(\d+)_(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const [depth, k] = [Number(m[1]), Number(m[2])];
+  if ((depth - 4) % 6 !== 0 || depth < 10 || k < 1) return undefined;
+  return wrnEntry(depth, k);
+}
+
+/** Registry entries of the pre-activation ResNets and the listed WRNs. */
+export const PREACT_ENTRIES: Record<string, ModelEntry> = {
+  ...Object.fromEntries(
+    Object.entries(PREACT_RESNETS).map(([name, cfg]) => [
+      name,
+      entryOf(
+        cfg,
+        cfg.layout === "imagenet"
+          ? `pre-activation ResNet-${
+            name.slice(13)
+          } (He et al. 2016b, ImageNet; timm ResNetV2 layout, stride on the 3x3)`
+          : `pre-activation ResNet-${
+            name.slice(13)
+          } (He et al. 2016b, CIFAR; stride on the first 1x1 as resnet-1k-layers)`,
+      ),
+    ]),
+  ),
+  ...Object.fromEntries(Object.entries(WRNS).map(([name, [d, k]]) => [name, wrnEntry(d, k)])),
+};

@@ -1,0 +1,31 @@
+import { createRuntime } from "../../runtime/mod.ts";
+import * as K from "../../runtime/kernels/mod.ts";
+const rt = await createRuntime({ backend: "wasm", threads: 1 });
+const peakOut = rt.heap.alloc(64);
+const t = async (f: () => Promise<void>, n = 5) => {
+  await f();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await f();
+  return (performance.now() - t0) / n;
+};
+const pk = await t(() => rt.run("probe_peak", [1.0001, 0.5, 200000, peakOut], { units: 8, cost: 1e12 }));
+console.log("peak GF/s", (128 * 200000 * 8 / pk / 1e6).toFixed(1));
+for (
+  const [m, n, k, ta, tb] of [
+    [16, 50176, 144, false, false],
+    [144, 50176, 16, true, false],
+    [16, 144, 50176, false, true],
+    [1024, 1024, 1024, false, false],
+    [64, 3136, 576, false, false],
+  ] as [number, number, number, boolean, boolean][]
+) {
+  const a = rt.heap.alloc(4 * m * k), b = rt.heap.alloc(4 * k * n), c = rt.heap.alloc(4 * m * n);
+  const ms = await t(() => rt.enqueue(() => K.gemm(rt, { m, n, k, a, b, c, transA: ta, transB: tb })));
+  console.log(
+    `${m}x${n}x${k} ta=${ta} tb=${tb}: ${ms.toFixed(2)} ms ${(2 * m * n * k / ms / 1e6).toFixed(1)} GF/s`,
+  );
+  rt.heap.free(a);
+  rt.heap.free(b);
+  rt.heap.free(c);
+}
+await rt.close();
