@@ -72,7 +72,9 @@ import { madd } from "./_simd";
 
 // 6x8 micro-kernel: acc = sum_p pa[p, 0..6) x pb[p, 0..8); then C (first ? = : +=) acc on the valid
 // mr x nr corner. tmp: 48 floats of scratch for partial tiles.
-@inline function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+@inline function micro(
+  pa: usize, pb: usize, pbStride: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize,
+): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kb; p++) {
@@ -97,7 +99,7 @@ import { madd } from "./_simd";
     c50 = madd(a, b0, c50);
     c51 = madd(a, b1, c51);
     pa += 24;
-    pb += 32;
+    pb += pbStride;
   }
   const row = <usize>ldc << 2;
   if (mr == MR && nr == NR) {
@@ -154,18 +156,33 @@ export function sgemm(
       }
       continue;
     }
+    // Without a transpose, full 8-column panels of B are read in place (row stride ldb): packing would
+    // copy all of B once per row tile, which costs as much as the multiply when m is small (convs).
+    const direct = !transB;
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kb = min(KC, k - p0);
-      packB(b, ldb, transB, j0, nb, p0, kb, pb);
+      const fullPanels = direct ? nb / NR : 0;
+      if (fullPanels * NR < nb) {
+        // Pack only what cannot be read in place: all panels, or the last partial one.
+        const pj = j0 + fullPanels * NR;
+        packB(b, ldb, transB, pj, nb - fullPanels * NR, p0, kb, pb);
+      }
       packA(a, lda, transA, i0, mb, p0, kb, pa);
       const first = p0 == 0 && !acc;
       for (let q = 0; q * NR < nb; q++) {
         const nr = min(NR, nb - q * NR);
-        const bp = pb + (<usize>(q * kb * NR) << 2);
+        let bp: usize, bs: usize;
+        if (q < fullPanels) {
+          bp = b + (<usize>(p0 * ldb + j0 + q * NR) << 2);
+          bs = <usize>ldb << 2;
+        } else {
+          bp = pb + (<usize>((q - fullPanels) * kb * NR) << 2);
+          bs = 32;
+        }
         for (let r = 0; r * MR < mb; r++) {
           const mr = min(MR, mb - r * MR);
           const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
-          micro(pa + (<usize>(r * kb * MR) << 2), bp, kb, cp, ldc, mr, nr, first, tmp);
+          micro(pa + (<usize>(r * kb * MR) << 2), bp, bs, kb, cp, ldc, mr, nr, first, tmp);
         }
       }
     }

@@ -35,7 +35,7 @@ export interface ModelEntry {
 /** Outputs of a model with auxiliary heads (GoogLeNet, Inception v3) in training. */
 export interface AuxOutputs {
   logits: Tensor;
-  /** Auxiliary logits, in torchvision's order (GoogLeNet: [aux2, aux1]... see the model's docs). */
+  /** Auxiliary logits in torchvision 0.14 tuple order: GoogLeNet [head aux1 (on 4a), head aux2 (on 4d)]. */
   aux: Tensor[];
 }
 
