@@ -16,7 +16,7 @@ export interface ParamGroup<O> {
 /** Base class: groups, per-parameter state, lr access for schedules. */
 export abstract class Optimizer<O extends { lr: number }> {
   /** Parameter groups with resolved options. */
-  readonly groups: { params: Tensor[]; options: O }[];
+  readonly groups: { params: Tensor[]; options: O; initialLr: number }[];
   /** Per-parameter state (buffers and step counts). */
   protected readonly state: Map<Tensor, Record<string, Tensor | number>> = new Map();
   protected abstract readonly name: string;
@@ -25,7 +25,11 @@ export abstract class Optimizer<O extends { lr: number }> {
     const groups: ParamGroup<O>[] = params.length > 0 && !("params" in params[0])
       ? [{ params: params as Tensor[] }]
       : params as ParamGroup<O>[];
-    this.groups = groups.map((g) => ({ params: [...g.params], options: { ...defaults, ...g.options } }));
+    this.groups = groups.map((g) => {
+      const options = { ...defaults, ...g.options };
+      // The lr a schedule scales (torch's initial_lr); setLr and loadStateDict change only options.lr.
+      return { params: [...g.params], options, initialLr: options.lr };
+    });
     const seen = new Set<Tensor>();
     for (const g of this.groups) {
       for (const p of g.params) {

@@ -48,7 +48,9 @@ export class Storage {
     if (--this.#refs === 0 && this.ptr !== 0) {
       const { heap } = this.rt;
       const ptr = this.ptr;
-      void this.rt.enqueue(() => heap.free(ptr));
+      // Free now when nothing queued can still use the memory; otherwise after the queued work.
+      if (this.rt.idle) heap.free(ptr);
+      else void this.rt.enqueue(() => heap.free(ptr));
     }
   }
 }

@@ -89,7 +89,7 @@ export async function fit(model: Module, data: DataLoader, options: FitOptions):
     throw rangeError("fit", `epochs must be an integer >= 0, got ${epochs}`);
   }
   const unit = options.scheduleUnit ?? "step";
-  const baseLrs = optimizer.groups.map((g) => g.options.lr);
+  const baseLrs = optimizer.groups.map((g) => g.initialLr);
   const steps = data.length;
   const history: EpochRecord[] = [];
   const start = options.startEpoch ?? 0;
