@@ -1,9 +1,9 @@
 import { madd } from "./_simd";
-// Single-precision GEMM and the convolution helpers built on it (im2col, col2im).
+// Single-precision GEMM (convolutions use it through im2col / col2im in conv2d.ts).
 //
 // sgemm: C (+)= op(A) op(B), row-major, op(A): [m, k], op(B): [k, n], C: [m, n] with leading
 // dimensions lda, ldb, ldc. The work units are tiles of C of GEMM_MT rows x GEMM_NT columns, numbered
-// with the row tile fastest. Each unit packs its A block into panels of 6 rows and its B block into
+// with the row tile fastest (GEMM_NT is the widest column tile; the launcher may pass a narrower one). Each unit packs its A block into panels of 6 rows and its B block into
 // panels of 8 columns (zero-padded) in the thread's scratch, then runs a 6x8 register-blocked SIMD
 // micro-kernel over k blocks of GEMM_KC.
 // Scratch per thread: GEMM_SCRATCH_BYTES (see runtime/kernels/gemm.ts, which passes the same number).
@@ -19,17 +19,54 @@ import { madd } from "./_simd";
   const panels = (mb + MR - 1) / MR;
   for (let r = 0; r < panels; r++) {
     const base = pa + (<usize>(r * kb * MR) << 2);
-    for (let i = 0; i < MR; i++) {
-      const row = i0 + r * MR + i;
-      if (r * MR + i >= mb) {
-        for (let p = 0; p < kb; p++) store<f32>(base + (<usize>(p * MR + i) << 2), 0);
-      } else if (transA) {
-        // op(A)[row, p] = a[p * lda + row]
-        for (let p = 0; p < kb; p++) {
-          store<f32>(base + (<usize>(p * MR + i) << 2), load<f32>(a + (<usize>((p0 + p) * lda + row) << 2)));
+    const rows = min(MR, mb - r * MR);
+    const row0 = i0 + r * MR;
+    if (transA && rows == MR) {
+      // op(A)[row, p] = a[p * lda + row]: six contiguous values per p.
+      for (let p = 0; p < kb; p++) {
+        const src = a + (<usize>((p0 + p) * lda + row0) << 2);
+        const dst = base + (<usize>(p * MR) << 2);
+        v128.store(dst, v128.load(src));
+        store<u64>(dst + 16, load<u64>(src + 16));
+      }
+    } else if (transA) {
+      for (let p = 0; p < kb; p++) {
+        const src = a + (<usize>((p0 + p) * lda + row0) << 2);
+        const dst = base + (<usize>(p * MR) << 2);
+        for (let i = 0; i < MR; i++) store<f32>(dst + (<usize>i << 2), i < rows ? load<f32>(src + (<usize>i << 2)) : 0);
+      }
+    } else if (rows == MR) {
+      // Six rows, four k at a time: transpose 6x4 blocks with shuffles.
+      const s0 = a + (<usize>(row0 * lda + p0) << 2);
+      const ld = <usize>lda << 2;
+      let p = 0;
+      for (; p + 4 <= kb; p += 4) {
+        const src = s0 + (<usize>p << 2);
+        const r0 = v128.load(src), r1 = v128.load(src + ld), r2 = v128.load(src + 2 * ld);
+        const r3 = v128.load(src + 3 * ld), r4 = v128.load(src + 4 * ld), r5 = v128.load(src + 5 * ld);
+        const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const lo45 = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), hi45 = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+        const dst = base + (<usize>(p * MR) << 2);
+        v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(dst + 16, v128.shuffle<f32>(lo45, lo01, 0, 1, 6, 7));
+        v128.store(dst + 32, v128.shuffle<f32>(lo23, lo45, 2, 3, 6, 7));
+        v128.store(dst + 48, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+        v128.store(dst + 64, v128.shuffle<f32>(hi45, hi01, 0, 1, 6, 7));
+        v128.store(dst + 80, v128.shuffle<f32>(hi23, hi45, 2, 3, 6, 7));
+      }
+      for (; p < kb; p++) {
+        for (let i = 0; i < MR; i++) {
+          store<f32>(base + (<usize>(p * MR + i) << 2), load<f32>(s0 + <usize>i * ld + (<usize>p << 2)));
         }
-      } else {
-        const src = a + (<usize>(row * lda + p0) << 2);
+      }
+    } else {
+      for (let i = 0; i < MR; i++) {
+        if (i >= rows) {
+          for (let p = 0; p < kb; p++) store<f32>(base + (<usize>(p * MR + i) << 2), 0);
+          continue;
+        }
+        const src = a + (<usize>((row0 + i) * lda + p0) << 2);
         for (let p = 0; p < kb; p++) store<f32>(base + (<usize>(p * MR + i) << 2), load<f32>(src + (<usize>p << 2)));
       }
     }
@@ -43,7 +80,19 @@ import { madd } from "./_simd";
     const base = pb + (<usize>(q * kb * NR) << 2);
     const cols = min(NR, nb - q * NR);
     const col0 = j0 + q * NR;
-    if (!transB && cols == NR) {
+    if (!transB && cols == NR && nb - q * NR >= 2 * NR) {
+      // Two panels per pass: each 64-byte row segment of B is read once.
+      const base2 = base + (<usize>(kb * NR) << 2);
+      for (let p = 0; p < kb; p++) {
+        const src = b + (<usize>((p0 + p) * ldb + col0) << 2);
+        const off = <usize>(p * NR) << 2;
+        v128.store(base + off, v128.load(src));
+        v128.store(base + off + 16, v128.load(src + 16));
+        v128.store(base2 + off, v128.load(src + 32));
+        v128.store(base2 + off + 16, v128.load(src + 48));
+      }
+      q++;
+    } else if (!transB && cols == NR) {
       for (let p = 0; p < kb; p++) {
         const src = b + (<usize>((p0 + p) * ldb + col0) << 2);
         const dst = base + (<usize>(p * NR) << 2);
@@ -55,6 +104,30 @@ import { madd } from "./_simd";
         const src = b + (<usize>((p0 + p) * ldb + col0) << 2);
         const dst = base + (<usize>(p * NR) << 2);
         for (let j = 0; j < NR; j++) store<f32>(dst + (<usize>j << 2), j < cols ? load<f32>(src + (<usize>j << 2)) : 0);
+      }
+    } else if (cols == NR) {
+      // op(B)[p, col] = b[col * ldb + p]: eight columns, four k at a time, two 4x4 transposes.
+      const s0 = b + (<usize>(col0 * ldb + p0) << 2);
+      const ld = <usize>ldb << 2;
+      let p = 0;
+      for (; p + 4 <= kb; p += 4) {
+        const dst = base + (<usize>(p * NR) << 2);
+        for (let h = 0; h < 2; h++) {
+          const src = s0 + <usize>(h * 4) * ld + (<usize>p << 2);
+          const r0 = v128.load(src), r1 = v128.load(src + ld), r2 = v128.load(src + 2 * ld), r3 = v128.load(src + 3 * ld);
+          const lo01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const lo23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = dst + (<usize>h << 4);
+          v128.store(d, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+          v128.store(d + 32, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+          v128.store(d + 64, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+          v128.store(d + 96, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+        }
+      }
+      for (; p < kb; p++) {
+        for (let j = 0; j < NR; j++) {
+          store<f32>(base + (<usize>(p * NR + j) << 2), load<f32>(s0 + <usize>j * ld + (<usize>p << 2)));
+        }
       }
     } else {
       // op(B)[p, col] = b[col * ldb + p]
@@ -72,9 +145,7 @@ import { madd } from "./_simd";
 
 // 6x8 micro-kernel: acc = sum_p pa[p, 0..6) x pb[p, 0..8); then C (first ? = : +=) acc on the valid
 // mr x nr corner. tmp: 48 floats of scratch for partial tiles.
-@inline function micro(
-  pa: usize, pb: usize, pbStride: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize,
-): void {
+@inline function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kb; p++) {
@@ -99,7 +170,7 @@ import { madd } from "./_simd";
     c50 = madd(a, b0, c50);
     c51 = madd(a, b1, c51);
     pa += 24;
-    pb += pbStride;
+    pb += 32;
   }
   const row = <usize>ldc << 2;
   if (mr == MR && nr == NR) {
@@ -137,198 +208,51 @@ import { madd } from "./_simd";
 }
 
 // a: op(A) [m, k], b: op(B) [k, n], c: [m, n] (ldc). flags: 1 = transA, 2 = transB, 4 = accumulate.
-// Units: ceil(m / 96) * ceil(n / 256) tiles of C. scratch: GEMM_SCRATCH_BYTES.
+// nt: columns per tile, a multiple of 8 in [8, 256] (the launcher picks it so threads balance).
+// Units: ceil(m / 96) * ceil(n / nt) tiles of C, row tile fastest. scratch: GEMM_SCRATCH_BYTES.
 export function sgemm(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
-  start: i32, end: i32, scratch: usize,
+  nt: i32, start: i32, end: i32, scratch: usize,
 ): void {
   const transA = (flags & 1) != 0, transB = (flags & 2) != 0, acc = (flags & 4) != 0;
   const tilesM = (m + MT - 1) / MT;
   const pa = scratch;
   const pb = scratch + (<usize>(MT * KC) << 2);
   const tmp = pb + (<usize>(NT * KC) << 2);
-  for (let u = start; u < end; u++) {
-    const i0 = (u % tilesM) * MT, j0 = (u / tilesM) * NT;
-    const mb = min(MT, m - i0), nb = min(NT, n - j0);
+  // The units of one column tile in this slice share each packed B block.
+  let u = start;
+  while (u < end) {
+    const tj = u / tilesM;
+    const uEnd = min(end, (tj + 1) * tilesM);
+    const j0 = tj * nt, nb = min(nt, n - j0);
     if (k == 0) {
       if (!acc) {
-        for (let i = 0; i < mb; i++) memory.fill(c + (<usize>((i0 + i) * ldc + j0) << 2), 0, <usize>nb << 2);
+        for (let v = u; v < uEnd; v++) {
+          const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
+          for (let i = 0; i < mb; i++) memory.fill(c + (<usize>((i0 + i) * ldc + j0) << 2), 0, <usize>nb << 2);
+        }
       }
+      u = uEnd;
       continue;
     }
-    // Without a transpose, full 8-column panels of B are read in place (row stride ldb): packing would
-    // copy all of B once per row tile, which costs as much as the multiply when m is small (convs).
-    const direct = !transB;
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kb = min(KC, k - p0);
-      const fullPanels = direct ? nb / NR : 0;
-      if (fullPanels * NR < nb) {
-        // Pack only what cannot be read in place: all panels, or the last partial one.
-        const pj = j0 + fullPanels * NR;
-        packB(b, ldb, transB, pj, nb - fullPanels * NR, p0, kb, pb);
-      }
-      packA(a, lda, transA, i0, mb, p0, kb, pa);
+      packB(b, ldb, transB, j0, nb, p0, kb, pb);
       const first = p0 == 0 && !acc;
-      for (let q = 0; q * NR < nb; q++) {
-        const nr = min(NR, nb - q * NR);
-        let bp: usize, bs: usize;
-        if (q < fullPanels) {
-          bp = b + (<usize>(p0 * ldb + j0 + q * NR) << 2);
-          bs = <usize>ldb << 2;
-        } else {
-          bp = pb + (<usize>((q - fullPanels) * kb * NR) << 2);
-          bs = 32;
-        }
-        for (let r = 0; r * MR < mb; r++) {
-          const mr = min(MR, mb - r * MR);
-          const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
-          micro(pa + (<usize>(r * kb * MR) << 2), bp, bs, kb, cp, ldc, mr, nr, first, tmp);
-        }
-      }
-    }
-  }
-}
-
-// x: images of [C, H, W] at imgStride floats apart -> col: [C * kh * kw, ldcol]; image i fills the
-// columns [i * outH * outW, (i + 1) * outH * outW) of every row; zero where the window reads padding.
-// Units: images x (C * kh * kw) rows, image-major.
-export function im2col(
-  x: usize, col: usize, c: i32, imgStride: i32, ldcol: i32, h: i32, w: i32, kh: i32, kw: i32, strideH: i32,
-  strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32,
-  end: i32,
-): void {
-  const rows = c * kh * kw;
-  const hw = outH * outW;
-  for (let u = start; u < end; u++) {
-    const img = u / rows, r = u % rows;
-    const kj = r % kw, ki = (r / kw) % kh, ch = r / (kw * kh);
-    const plane = x + (<usize>img * <usize>imgStride << 2) + (<usize>(ch * h * w) << 2);
-    let dst = col + ((<usize>r * <usize>ldcol + <usize>img * <usize>hw) << 2);
-    const offW = kj * dilationW - padLeft;
-    // Output columns whose input column is inside [0, w): ow in [lo, hi).
-    let lo = 0;
-    if (offW < 0) lo = (-offW + strideW - 1) / strideW;
-    let hi = outW;
-    const lim = w - offW; // need ow * strideW < lim
-    if (lim <= 0) hi = 0;
-    else hi = min(outW, (lim + strideW - 1) / strideW);
-    if (lo > hi) lo = hi;
-    for (let oh = 0; oh < outH; oh++) {
-      const ih = oh * strideH - padTop + ki * dilationH;
-      if (ih < 0 || ih >= h) {
-        memory.fill(dst, 0, <usize>outW << 2);
-      } else {
-        const srcRow = plane + (<usize>(ih * w) << 2);
-        if (lo > 0) memory.fill(dst, 0, <usize>lo << 2);
-        if (strideW == 1) {
-          memory.copy(dst + (<usize>lo << 2), srcRow + (<usize>(lo + offW) << 2), <usize>(hi - lo) << 2);
-        } else {
-          for (let ow = lo; ow < hi; ow++) {
-            store<f32>(dst + (<usize>ow << 2), load<f32>(srcRow + (<usize>(ow * strideW + offW) << 2)));
+      for (let v = u; v < uEnd; v++) {
+        const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
+        packA(a, lda, transA, i0, mb, p0, kb, pa);
+        for (let q = 0; q * NR < nb; q++) {
+          const nr = min(NR, nb - q * NR);
+          const bp = pb + (<usize>(q * kb * NR) << 2);
+          for (let r = 0; r * MR < mb; r++) {
+            const mr = min(MR, mb - r * MR);
+            const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
+            micro(pa + (<usize>(r * kb * MR) << 2), bp, kb, cp, ldc, mr, nr, first, tmp);
           }
         }
-        if (hi < outW) memory.fill(dst + (<usize>hi << 2), 0, <usize>(outW - hi) << 2);
-      }
-      dst += <usize>outW << 2;
-    }
-  }
-}
-
-// col: [C * kh * kw, ldcol] (layout of im2col) -> dx: images of [C, H, W] at imgStride floats apart,
-// dx += the columns scattered back (the adjoint of im2col). Units: images x C planes (each writes only
-// its own plane, so threads never collide).
-export function col2im(
-  col: usize, dx: usize, c: i32, imgStride: i32, ldcol: i32, h: i32, w: i32, kh: i32, kw: i32, strideH: i32,
-  strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32, outH: i32, outW: i32, start: i32,
-  end: i32,
-): void {
-  const hw = outH * outW;
-  for (let u = start; u < end; u++) {
-    const img = u / c, ch = u % c;
-    const plane = dx + (<usize>img * <usize>imgStride << 2) + (<usize>(ch * h * w) << 2);
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++) {
-        const r = (ch * kh + ki) * kw + kj;
-        let src = col + ((<usize>r * <usize>ldcol + <usize>img * <usize>hw) << 2);
-        const offW = kj * dilationW - padLeft;
-        for (let oh = 0; oh < outH; oh++) {
-          const ih = oh * strideH - padTop + ki * dilationH;
-          if (ih >= 0 && ih < h) {
-            const dstRow = plane + (<usize>(ih * w) << 2);
-            for (let ow = 0; ow < outW; ow++) {
-              const iw = ow * strideW + offW;
-              if (iw >= 0 && iw < w) {
-                const d = dstRow + (<usize>iw << 2);
-                store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>ow << 2)));
-              }
-            }
-          }
-          src += <usize>outW << 2;
-        }
       }
     }
-  }
-}
-
-// src: [n, c, hw] -> dst: [c, n * hw] (dst[ch, i * hw + j] = src[i, ch, j]). Units: the n * c rows.
-export function to_cnhw(src: usize, dst: usize, c: i32, hw: i32, n: i32, start: i32, end: i32): void {
-  for (let u = start; u < end; u++) {
-    const i = u / c, ch = u % c;
-    memory.copy(
-      dst + ((<usize>ch * <usize>n * <usize>hw + <usize>i * <usize>hw) << 2),
-      src + (<usize>u * <usize>hw << 2),
-      <usize>hw << 2,
-    );
-  }
-}
-
-// src: [c, n * hw] -> dst: [n, c, hw], adding bias[ch] (bias != 0) and applying ReLU (relu != 0).
-// Units: the n * c rows.
-export function from_cnhw(
-  src: usize, dst: usize, bias: usize, relu: i32, c: i32, hw: i32, n: i32, start: i32, end: i32,
-): void {
-  const zero = f32x4.splat(0);
-  for (let u = start; u < end; u++) {
-    const i = u / c, ch = u % c;
-    const s = src + ((<usize>ch * <usize>n * <usize>hw + <usize>i * <usize>hw) << 2);
-    const d = dst + (<usize>u * <usize>hw << 2);
-    const bv = bias != 0 ? load<f32>(bias + (<usize>ch << 2)) : <f32>0;
-    const b4 = f32x4.splat(bv);
-    let j = 0;
-    for (; j + 4 <= hw; j += 4) {
-      const o = <usize>j << 2;
-      let v = f32x4.add(v128.load(s + o), b4);
-      if (relu) v = f32x4.max(v, zero);
-      v128.store(d + o, v);
-    }
-    for (; j < hw; j++) {
-      const o = <usize>j << 2;
-      let v = load<f32>(s + o) + bv;
-      if (relu && !(v > 0)) v = v != v ? v : 0;
-      store<f32>(d + o, v);
-    }
-  }
-}
-
-// y: [outer, C, inner] -> y = relu(y) (+ bias[c] first when bias != 0). Units: the outer * C planes.
-export function bias_relu(y: usize, bias: usize, channels: i32, inner: i32, relu: i32, start: i32, end: i32): void {
-  const zero = f32x4.splat(0);
-  for (let pl = start; pl < end; pl++) {
-    const bv = bias != 0 ? load<f32>(bias + (<usize>(pl % channels) << 2)) : <f32>0;
-    const b4 = f32x4.splat(bv);
-    const p = y + (<usize>pl * <usize>inner << 2);
-    let i = 0;
-    for (; i + 4 <= inner; i += 4) {
-      const q = p + (<usize>i << 2);
-      let v = f32x4.add(v128.load(q), b4);
-      if (relu) v = f32x4.max(v, zero);
-      v128.store(q, v);
-    }
-    for (; i < inner; i++) {
-      const q = p + (<usize>i << 2);
-      let v = load<f32>(q) + bv;
-      if (relu && !(v > 0)) v = v != v ? v : 0;
-      store<f32>(q, v);
-    }
+    u = uEnd;
   }
 }

@@ -12,7 +12,8 @@ export {
   cross_entropy_backward, cross_entropy_forward, log_softmax_backward, log_softmax_forward, softmax_backward,
   softmax_forward,
 } from "./softmax";
-export { bias_relu, col2im, from_cnhw, im2col, sgemm, to_cnhw } from "./gemm";
+export { sgemm } from "./gemm";
+export { bias_relu, col2im, flip_weights, from_cnhw, im2col, to_cnhw } from "./conv2d";
 export {
   adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
   max_pool2d_backward, max_pool2d_forward,

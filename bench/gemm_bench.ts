@@ -111,7 +111,7 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
           0,
           K1,
         );
-        REF_KERNELS.sgemm(rt.heap, w, col, yr, 1, hw, K1, K1, hw, hw, 0, 0, Math.ceil(hw / 256));
+        REF_KERNELS.sgemm(rt.heap, w, col, yr, 1, hw, K1, K1, hw, hw, 0, 256, 0, Math.ceil(hw / 256));
         checkClose(
           rt.heap.f32.slice(y >> 2, (y >> 2) + hw),
           rt.heap.f32.slice(yr >> 2, (yr >> 2) + hw),

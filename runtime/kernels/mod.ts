@@ -2,6 +2,7 @@
  * Typed launchers for every kernel (pointers in, promise out). Tensor ops call these after validating.
  * @module
  */
+export * from "./conv2d.ts";
 export * from "./dropout.ts";
 export * from "./elementwise.ts";
 export * from "./gemm.ts";

@@ -1,0 +1,277 @@
+/**
+ * Launchers of convolution: batched im2col + GEMM over image chunks (forward, weight gradient), and
+ * the input gradient as a convolution with flipped weights (stride 1) or GEMM + col2im.
+ * @module
+ */
+import type { Runtime } from "../runtime.ts";
+import { sumToChannels } from "./elementwise.ts";
+import { gemm } from "./gemm.ts";
+
+/** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */
+export interface Conv2dGeometry {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  outH: number;
+  outW: number;
+}
+
+function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.padBottom === 0 && g.padRight === 0;
+}
+
+function geoArgs(g: Conv2dGeometry): number[] {
+  return [
+    g.h,
+    g.w,
+    g.kh,
+    g.kw,
+    g.strideH,
+    g.strideW,
+    g.padTop,
+    g.padLeft,
+    g.dilationH,
+    g.dilationW,
+    g.outH,
+    g.outW,
+  ];
+}
+
+/** Bytes of im2col buffer a chunk may use; images are processed in chunks that fit. */
+let colBudget = 48 << 20;
+
+/** @internal Sets the im2col chunk budget in bytes (tests use a tiny one to exercise chunking). */
+export function setConvChunkBytes(bytes: number): number {
+  const old = colBudget;
+  colBudget = bytes;
+  return old;
+}
+
+interface Plan {
+  cig: number;
+  cog: number;
+  K: number;
+  HW: number;
+  inHW: number;
+  /** Images per chunk. */
+  nb: number;
+}
+
+function plan(g: Conv2dGeometry): Plan {
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
+  const K = cig * g.kh * g.kw, HW = g.outH * g.outW;
+  const perImage = 4 * Math.max(K, g.cOut) * HW;
+  const nb = Math.max(1, Math.min(g.n, Math.floor(colBudget / perImage)));
+  return { cig, cog, K, HW, inHW: g.h * g.w, nb };
+}
+
+/** Writes im2col columns of images [i0, i0 + nb), group gr, into col [K, nb * HW]. */
+function im2col(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  p: Plan,
+  x: number,
+  i0: number,
+  nb: number,
+  gr: number,
+  col: number,
+) {
+  const src = x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+  return rt.exec("im2col", [src, col, p.cig, g.cIn * p.inHW, nb * p.HW, ...geoArgs(g)], {
+    units: nb * p.K,
+    cost: nb * p.K * p.HW,
+  });
+}
+
+/** y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). */
+export async function conv2dForward(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean },
+): Promise<void> {
+  const p = plan(g);
+  if (g.n === 1 && isPointwise(g)) {
+    // One image, 1x1: the input is already the GEMM's B; write y directly.
+    for (let gr = 0; gr < g.groups; gr++) {
+      await gemm(rt, {
+        m: p.cog,
+        n: p.HW,
+        k: p.K,
+        a: b.w + gr * p.cog * p.K * 4,
+        b: b.x + gr * p.cig * p.inHW * 4,
+        c: b.y + gr * p.cog * p.HW * 4,
+      });
+    }
+    if (b.bias || b.relu) {
+      await rt.exec("bias_relu", [b.y, b.bias, g.cOut, p.HW, b.relu ? 1 : 0], {
+        units: g.cOut,
+        cost: g.cOut * p.HW,
+      });
+    }
+    return;
+  }
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  try {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+      for (let gr = 0; gr < g.groups; gr++) {
+        await im2col(rt, g, p, b.x, i0, nb, gr, col);
+        // T_g [cog, nb * HW] = W_g [cog, K] x col [K, nb * HW]
+        await gemm(rt, {
+          m: p.cog,
+          n: cols,
+          k: p.K,
+          a: b.w + gr * p.cog * p.K * 4,
+          b: col,
+          c: t + gr * p.cog * cols * 4,
+        });
+      }
+      await rt.exec(
+        "from_cnhw",
+        [t, b.y + i0 * g.cOut * p.HW * 4, b.bias, b.relu ? 1 : 0, g.cOut, p.HW, nb],
+        {
+          units: nb * g.cOut,
+          cost: cols * g.cOut,
+        },
+      );
+    }
+  } finally {
+    rt.heap.free(col);
+    rt.heap.free(t);
+  }
+}
+
+/**
+ * dx = the input gradient of the convolution (overwritten). Stride-1 convolutions whose padding is at
+ * most the dilated kernel extent run as a forward convolution of dy with flipped, transposed weights
+ * (an im2col copy and a GEMM with k = cOut * kh * kw, instead of a GEMM with k = cOut and a col2im scatter).
+ */
+export async function conv2dBackwardInput(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  b: { dy: number; w: number; dx: number },
+): Promise<void> {
+  const p = plan(g);
+  const eh = g.dilationH * (g.kh - 1), ew = g.dilationW * (g.kw - 1);
+  if (
+    g.strideH === 1 && g.strideW === 1 && !isPointwise(g) && g.padTop <= eh && g.padBottom <= eh &&
+    g.padLeft <= ew && g.padRight <= ew
+  ) {
+    const wt = rt.heap.alloc(g.cOut * p.cig * g.kh * g.kw * 4);
+    try {
+      await rt.exec("flip_weights", [b.w, wt, p.cog, p.cig, g.kh, g.kw], { units: g.cOut * p.K });
+      const t: Conv2dGeometry = {
+        ...g,
+        cIn: g.cOut,
+        cOut: g.cIn,
+        h: g.outH,
+        w: g.outW,
+        outH: g.h,
+        outW: g.w,
+        padTop: eh - g.padTop,
+        padBottom: eh - g.padBottom,
+        padLeft: ew - g.padLeft,
+        padRight: ew - g.padRight,
+      };
+      await conv2dForward(rt, t, { x: b.dy, w: wt, bias: 0, y: b.dx });
+    } finally {
+      rt.heap.free(wt);
+    }
+    return;
+  }
+  await rt.exec("fill", [b.dx, 0], { units: g.n * g.cIn * p.inHW });
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  try {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+      await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
+        units: nb * g.cOut,
+        cost: cols * g.cOut,
+      });
+      for (let gr = 0; gr < g.groups; gr++) {
+        // col [K, nb * HW] = W_g^T [K, cog] x dY_g [cog, nb * HW]
+        await gemm(rt, {
+          m: p.K,
+          n: cols,
+          k: p.cog,
+          a: b.w + gr * p.cog * p.K * 4,
+          transA: true,
+          b: t + gr * p.cog * cols * 4,
+          c: col,
+        });
+        const dst = b.dx + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+        await rt.exec("col2im", [col, dst, p.cig, g.cIn * p.inHW, cols, ...geoArgs(g)], {
+          units: nb * p.cig,
+          cost: p.K * cols,
+        });
+      }
+    }
+  } finally {
+    rt.heap.free(col);
+    rt.heap.free(t);
+  }
+}
+
+/** dw (and dbias when non-zero) = the parameter gradients of the convolution (overwritten). */
+export async function conv2dBackwardWeight(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  b: { dy: number; x: number; dw: number; dbias: number },
+): Promise<void> {
+  const p = plan(g);
+  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
+  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  try {
+    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
+      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+      await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
+        units: nb * g.cOut,
+        cost: cols * g.cOut,
+      });
+      for (let gr = 0; gr < g.groups; gr++) {
+        await im2col(rt, g, p, b.x, i0, nb, gr, col);
+        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x col^T [nb * HW, K]
+        await gemm(rt, {
+          m: p.cog,
+          n: p.K,
+          k: cols,
+          a: t + gr * p.cog * cols * 4,
+          b: col,
+          transB: true,
+          c: b.dw + gr * p.cog * p.K * 4,
+          accumulate: i0 > 0,
+        });
+      }
+    }
+  } finally {
+    rt.heap.free(col);
+    rt.heap.free(t);
+  }
+  if (b.dbias) {
+    await sumToChannels(rt, {
+      x: b.dy,
+      y: b.dbias,
+      outer: g.n,
+      channels: g.cOut,
+      inner: p.HW,
+      accumulate: false,
+    });
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Reference convolution helpers: the readable specification of `assembly/conv2d.ts` (same names and
+ * arguments, heap first).
+ * @module
+ */
+import type { Heap } from "../heap.ts";
+
+/**
+ * col[(c, ki, kj), i * outH * outW + (oh, ow)] = image i of x at [c, oh*sh - pt + ki*dh, ow*sw - pl + kj*dw]
+ * (0 outside); units u = image * rows + row for u in [start, end).
+ */
+export function im2col(
+  h: Heap,
+  x: number,
+  col: number,
+  C: number,
+  imgStride: number,
+  ldcol: number,
+  H: number,
+  W: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  dh: number,
+  dw: number,
+  outH: number,
+  outW: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  const rows = C * kh * kw, hw = outH * outW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / rows), r = u % rows;
+    const kj = r % kw, ki = Math.floor(r / kw) % kh, c = Math.floor(r / (kw * kh));
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
+        const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+        f[(col >> 2) + r * ldcol + img * hw + oh * outW + ow] = inside
+          ? f[(x >> 2) + img * imgStride + (c * H + ih) * W + iw]
+          : 0;
+      }
+    }
+  }
+}
+
+/** dx[image, c] += the im2col rows of channel c (image's columns) scattered back; units image * C + c. */
+export function col2im(
+  h: Heap,
+  col: number,
+  dx: number,
+  C: number,
+  imgStride: number,
+  ldcol: number,
+  H: number,
+  W: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  dh: number,
+  dw: number,
+  outH: number,
+  outW: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  const hw = outH * outW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / C), c = u % C;
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const r = (c * kh + ki) * kw + kj;
+        for (let oh = 0; oh < outH; oh++) {
+          for (let ow = 0; ow < outW; ow++) {
+            const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+              f[(dx >> 2) + img * imgStride + (c * H + ih) * W + iw] +=
+                f[(col >> 2) + r * ldcol + img * hw + oh * outW + ow];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dst[c, i * hw + j] = src[i, c, j] for rows u = i * C + c in [start, end). */
+export function to_cnhw(
+  h: Heap,
+  src: number,
+  dst: number,
+  C: number,
+  hw: number,
+  n: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let u = start; u < end; u++) {
+    const i = Math.floor(u / C), c = u % C;
+    for (let j = 0; j < hw; j++) f[(dst >> 2) + c * n * hw + i * hw + j] = f[(src >> 2) + u * hw + j];
+  }
+}
+
+/** dst[i, c, j] = relu?(src[c, i * hw + j] + bias[c]) for rows u = i * C + c in [start, end). */
+export function from_cnhw(
+  h: Heap,
+  src: number,
+  dst: number,
+  bias: number,
+  relu: number,
+  C: number,
+  hw: number,
+  n: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let u = start; u < end; u++) {
+    const i = Math.floor(u / C), c = u % C;
+    const bv = bias !== 0 ? f[(bias >> 2) + c] : 0;
+    for (let j = 0; j < hw; j++) {
+      const v = Math.fround(f[(src >> 2) + c * n * hw + i * hw + j] + bv);
+      f[(dst >> 2) + u * hw + j] = relu && v <= 0 ? 0 : v;
+    }
+  }
+}
+
+/** y[plane] = relu?(y[plane] + bias[plane % channels]) for planes [start, end) of `inner` values. */
+export function bias_relu(
+  h: Heap,
+  y: number,
+  bias: number,
+  channels: number,
+  inner: number,
+  relu: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let pl = start; pl < end; pl++) {
+    const bv = bias !== 0 ? f[(bias >> 2) + (pl % channels)] : 0;
+    for (let i = 0; i < inner; i++) {
+      const o = (y >> 2) + pl * inner + i;
+      const v = Math.fround(f[o] + bv);
+      f[o] = relu && v <= 0 ? 0 : v;
+    }
+  }
+}
+
+/** wt[g*cig + ci, co, kh-1-i, kw-1-j] = w[g*cog + co, ci, i, j] for elements [start, end) of w. */
+export function flip_weights(
+  h: Heap,
+  w: number,
+  wt: number,
+  cog: number,
+  cig: number,
+  kh: number,
+  kw: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let u = start; u < end; u++) {
+    const j = u % kw, i = Math.floor(u / kw) % kh, ci = Math.floor(u / (kh * kw)) % cig;
+    const o = Math.floor(u / (kh * kw * cig)), g = Math.floor(o / cog), co = o % cog;
+    f[(wt >> 2) + (((g * cig + ci) * cog + co) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = f[(w >> 2) + u];
+  }
+}
