@@ -18,11 +18,11 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   model: {
     type: "string",
     help: "registered model name (see `deno task summary --list`)",
-    default: "resnet20_cifar",
+    default: "resnet8_cifar",
   },
   data: { type: "string", help: "data set", choices: ["mnist"], default: "mnist" },
   epochs: { type: "int", help: "training epochs", default: 4, min: 1 },
-  "batch-size": { type: "int", help: "mini-batch size", default: 64, min: 1 },
+  "batch-size": { type: "int", help: "mini-batch size", default: 32, min: 1 },
   lr: { type: "number", help: "peak learning rate (SGD, Nesterov momentum 0.9)", default: 0.1, min: 0 },
   "weight-decay": { type: "number", help: "weight decay", default: 5e-4, min: 0 },
   "label-smoothing": { type: "number", help: "label smoothing epsilon", default: 0, min: 0 },

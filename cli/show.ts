@@ -47,5 +47,15 @@ export async function printDigits(
     for (const c of top) lines.push(`${c}: ${(100 * row[c]).toFixed(1)}%`.padEnd(w));
     return lines;
   });
-  for (let r = 0; r < cols[0].length; r++) console.log(cols.map((c) => c[r]).join("  "));
+  // As many digits side by side as the terminal is wide (80 columns when not a terminal).
+  let width = 80;
+  try {
+    if (Deno.stdout.isTerminal()) width = Deno.consoleSize().columns;
+  } catch { /* not a terminal */ }
+  const perRow = Math.max(1, Math.floor((width + 2) / (w + 2)));
+  for (let g = 0; g < cols.length; g += perRow) {
+    const group = cols.slice(g, g + perRow);
+    for (let r = 0; r < group[0].length; r++) console.log(group.map((c) => c[r]).join("  ").trimEnd());
+    console.log();
+  }
 }

@@ -15,7 +15,12 @@ export type DType = "float32" | "int32" | "int64";
 /** Data accepted by {@linkcode tensor}. */
 export type TensorData = Float32Array | Int32Array | BigInt64Array | ArrayLike<number>;
 
-const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
+// Frees storage of tensors dropped without dispose(). Runtimes without FinalizationRegistry (workerd)
+// rely on dispose()/tidy() alone.
+const finalizer: Pick<FinalizationRegistry<Storage>, "register" | "unregister"> =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<Storage>((s) => s.release())
+    : { register: () => {}, unregister: () => false };
 
 /** A block of memory shared by a tensor and its views (reshape), freed when the last one lets go. */
 export class Storage {

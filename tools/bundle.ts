@@ -2,7 +2,7 @@
  * `deno task bundle`: the browser build. esbuild bundles `examples/web/app.ts` (the library and the
  * demo) into `dist/web/app.js` (ESM, minified); the kernel variants are copied as `.wasm` files the page
  * fetches, so the JS does not embed them (the embedded copies end up in a separate chunk that is never
- * loaded). Prints the sizes against the budget: all wasm < 1 MB, core JS < 300 KB.
+ * loaded), and the weights file the page fetches. Prints the sizes against the budget: all wasm < 1 MB, core JS < 300 KB.
  * @module
  */
 import * as esbuild from "esbuild";
@@ -31,11 +31,18 @@ for (const e of Deno.readDirSync(new URL("runtime/_wasm/", root))) {
   await Deno.copyFile(new URL(`runtime/_wasm/${e.name}`, root), new URL(e.name, out));
   wasm += Deno.statSync(new URL(e.name, out)).size;
 }
-const weights = new URL("runs/demo/model.safetensors", root);
+// The page's weights: the committed examples/web/weights.safetensors (made by `deno task demo`, see the
+// README), or a fresher runs/demo/model.safetensors when \`--fresh\` is given.
+const fresh = Deno.args.includes("--fresh");
+const weights = new URL(fresh ? "runs/demo/model.safetensors" : "examples/web/weights.safetensors", root);
 try {
   await Deno.copyFile(weights, new URL("weights.safetensors", out));
 } catch {
-  console.warn("no runs/demo/model.safetensors yet: run `deno task demo` first (the page needs weights)");
+  console.warn(
+    `no ${
+      weights.pathname.slice(root.pathname.length)
+    }: run \`deno task demo\` first (the page needs weights)`,
+  );
 }
 const outputs = Object.entries(result.metafile!.outputs);
 const core = outputs.filter(([p]) => p.endsWith("app.js")).reduce((s, [, o]) => s + o.bytes, 0);

@@ -52,12 +52,18 @@ const worker :Workerd.Worker = (
   return config.pathname;
 }
 
-/** The command that serves a built config. */
-export function workerdCommand(config: string): Deno.Command {
-  return new Deno.Command("deno", {
-    args: ["run", "-A", "npm:workerd@1.20261117.1", "serve", config],
-    stdout: "piped",
-    stderr: "piped",
+/**
+ * The command that serves a built config: the workerd binary itself (the npm package's default export
+ * is its path), so killing the child stops workerd (an `npm:` launcher would leave it orphaned).
+ */
+export async function workerdCommand(config: string, piped = true): Promise<Deno.Command> {
+  // CommonJS interop: the path is `default`, or `default.default` when wrapped.
+  const mod = await import("workerd") as { default: string | { default: string } };
+  const bin = typeof mod.default === "string" ? mod.default : mod.default.default;
+  return new Deno.Command(bin, {
+    args: ["serve", config],
+    stdout: piped ? "piped" : "inherit",
+    stderr: piped ? "piped" : "inherit",
   });
 }
 
@@ -65,8 +71,5 @@ if (import.meta.main) {
   const port = Number(Deno.args.find((a) => a.startsWith("--port="))?.split("=")[1] ?? 8787);
   const config = await buildWorkerd(port);
   console.log(`workerd serving examples/edge on http://127.0.0.1:${port}/classify`);
-  const child = new Deno.Command("deno", {
-    args: ["run", "-A", "npm:workerd@1.20261117.1", "serve", config],
-  }).spawn();
-  await child.status;
+  await (await workerdCommand(config, false)).spawn().status;
 }

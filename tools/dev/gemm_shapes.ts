@@ -1,6 +1,9 @@
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
-const rt = await createRuntime({ backend: "wasm", threads: 1 });
+const rt = await createRuntime({
+  backend: Deno.args[0] === "2" ? "wasm-mt" : "wasm",
+  threads: Number(Deno.args[0] ?? 1),
+});
 const peakOut = rt.heap.alloc(64);
 const t = async (f: () => Promise<void>, n = 5) => {
   await f();
@@ -12,7 +15,9 @@ const pk = await t(() => rt.run("probe_peak", [1.0001, 0.5, 200000, peakOut], { 
 console.log("peak GF/s", (128 * 200000 * 8 / pk / 1e6).toFixed(1));
 for (
   const [m, n, k, ta, tb] of [
-    [16, 50176, 144, false, false],
+    [16, 87024, 144, false, false],
+    [16, 144, 87024, false, true],
+    [32, 25088, 288, false, false],
     [144, 50176, 16, true, false],
     [16, 144, 50176, false, true],
     [1024, 1024, 1024, false, false],
