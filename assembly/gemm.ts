@@ -1,5 +1,6 @@
 import { madd } from "./_simd";
-// Single-precision GEMM (convolutions use it through im2col / col2im in conv2d.ts).
+// Single-precision GEMM (convolutions use it through im2col / col2im in conv2d.ts; conv2d_gemm there
+// reuses packA, micro and the tile constants with its own B packing).
 //
 // sgemm: C (+)= op(A) op(B), row-major, op(A): [m, k], op(B): [k, n], C: [m, n] with leading
 // dimensions lda, ldb, ldc. The work units are tiles of C of GEMM_MT rows x GEMM_NT columns, numbered
@@ -8,14 +9,14 @@ import { madd } from "./_simd";
 // micro-kernel over k blocks of GEMM_KC.
 // Scratch per thread: GEMM_SCRATCH_BYTES (see runtime/kernels/gemm.ts, which passes the same number).
 
-@inline const MR: i32 = 6;
-@inline const NR: i32 = 8;
-@inline const MT: i32 = 96; // rows of C per unit (a multiple of MR)
-@inline const NT: i32 = 256; // columns of C per unit (a multiple of NR)
-@inline const KC: i32 = 256; // k per packed block
+@inline export const MR: i32 = 6;
+@inline export const NR: i32 = 8;
+@inline export const MT: i32 = 96; // rows of C per unit (a multiple of MR)
+@inline export const NT: i32 = 256; // columns of C per unit (a multiple of NR)
+@inline export const KC: i32 = 256; // k per packed block
 
 // Packs rows [i0, i0 + mb) x k [p0, p0 + kb) of op(A) into panels of MR rows: pa[(r * kb + p) * MR + i].
-@inline function packA(a: usize, lda: i32, transA: bool, i0: i32, mb: i32, p0: i32, kb: i32, pa: usize): void {
+@inline export function packA(a: usize, lda: i32, transA: bool, i0: i32, mb: i32, p0: i32, kb: i32, pa: usize): void {
   const panels = (mb + MR - 1) / MR;
   for (let r = 0; r < panels; r++) {
     const base = pa + (<usize>(r * kb * MR) << 2);
@@ -145,7 +146,7 @@ import { madd } from "./_simd";
 
 // 6x8 micro-kernel: acc = sum_p pa[p, 0..6) x pb[p, 0..8); then C (first ? = : +=) acc on the valid
 // mr x nr corner. tmp: 48 floats of scratch for partial tiles.
-@inline function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+@inline export function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kb; p++) {

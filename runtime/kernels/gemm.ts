@@ -6,7 +6,10 @@
 import type { Runtime } from "../runtime.ts";
 
 const MT = 96, NT = 256, KC = 256;
-/** Scratch bytes per thread of the `sgemm` kernel (packed A and B blocks plus one partial tile). */
+/**
+ * Scratch bytes per thread of the `sgemm` and `conv2d_gemm` kernels (packed A and B blocks plus one
+ * partial tile).
+ */
 export const GEMM_SCRATCH_BYTES: number = (MT * KC + NT * KC + 48) * 4;
 
 /** Arguments of {@linkcode gemm}: pointers to row-major matrices and their leading dimensions. */
@@ -39,6 +42,15 @@ function columnTile(m: number, n: number, threads: number): number {
   return 32;
 }
 
+/**
+ * @internal The tiling of an m x n GEMM-like kernel (`sgemm`, `conv2d_gemm`) on `threads` threads:
+ * the column tile nt and the work units, ceil(m / 96) * ceil(n / nt) tiles of C.
+ */
+export function gemmTiling(m: number, n: number, threads: number): { nt: number; units: number } {
+  const nt = columnTile(m, n, threads);
+  return { nt, units: Math.ceil(m / MT) * Math.ceil(n / nt) };
+}
+
 /** C (+)= op(A) op(B) with op(A) [m, k], op(B) [k, n], C [m, n]. */
 export function gemm(rt: Runtime, g: GemmArgs): Promise<void> {
   const { m, n, k } = g;
@@ -47,8 +59,7 @@ export function gemm(rt: Runtime, g: GemmArgs): Promise<void> {
   const ldb = g.ldb ?? (g.transB ? k : n);
   const ldc = g.ldc ?? n;
   const flags = (g.transA ? 1 : 0) | (g.transB ? 2 : 0) | (g.accumulate ? 4 : 0);
-  const nt = columnTile(m, n, rt.threads);
-  const units = Math.ceil(m / MT) * Math.ceil(n / nt);
+  const { nt, units } = gemmTiling(m, n, rt.threads);
   return rt.exec("sgemm", [g.a, g.b, g.c, m, n, k, lda, ldb, ldc, flags, nt], {
     units,
     cost: 2 * m * n * Math.max(k, 1),
