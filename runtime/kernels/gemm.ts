@@ -29,15 +29,17 @@ export interface GemmArgs {
 }
 
 /**
- * Columns per GEMM tile: the widest multiple of 8 up to 256 whose tile count splits evenly enough over
- * the threads (>= 85% busy), so a few large tiles do not leave a thread idle.
+ * Columns per GEMM tile: the widest multiple of 8 up to 256 whose tiles split evenly enough over the
+ * threads (the busiest thread's columns, ceil(units / threads) * nt, within 85% of an even share), so
+ * a few large tiles do not leave a thread idle; e.g. n = 144 on 2 threads gets 80 + 64, not 136 + 8.
  */
 function columnTile(m: number, n: number, threads: number): number {
   if (threads <= 1) return NT;
   const tilesM = Math.ceil(m / MT);
+  const share = (tilesM * n) / threads;
   for (let nt = NT; nt >= 32; nt -= 8) {
     const units = tilesM * Math.ceil(n / nt);
-    if (units / (Math.ceil(units / threads) * threads) >= 0.85) return nt;
+    if (share / (Math.ceil(units / threads) * nt) >= 0.85) return nt;
   }
   return 32;
 }
