@@ -1,4 +1,4 @@
-import { KC, micro, MR, MT, NR, NT, packA } from "./gemm";
+import { KC, micro, micro4, MR, MT, NR, NT, packA } from "./gemm";
 // Convolution helpers around the GEMM: batched im2col/col2im over image chunks, NCHW <-> CNHW
 // transposes with the bias/ReLU epilogue, weight flipping for stride-1 input gradients; and
 // conv2d_gemm, an implicit-GEMM convolution that packs its B operand straight from the images.
@@ -338,7 +338,9 @@ export function conv2d_gemm(
           for (let r = 0; r * MR < mb; r++) {
             const mr = min(MR, mb - r * MR);
             const cp = c + (<usize>((i0 + r * MR) * n + j0 + q * NR) << 2);
-            micro(pa + (<usize>(r * kb * MR) << 2), bp, kb, cp, n, mr, nr, first, tmp);
+            const ap = pa + (<usize>(r * kb * MR) << 2);
+            if (mr <= 4) micro4(ap, bp, kb, cp, n, mr, nr, first, tmp);
+            else micro(ap, bp, kb, cp, n, mr, nr, first, tmp);
           }
         }
       }
