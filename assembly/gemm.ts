@@ -1,6 +1,7 @@
 import { madd } from "./_simd";
-// Single-precision GEMM (convolutions use it through im2col / col2im in conv2d.ts; conv2d_gemm there
-// reuses packA, micro and the tile constants with its own B packing).
+// Single-precision GEMM (linear layers; the strided input gradient of convolutions with col2im).
+// The implicit-GEMM convolutions in conv2d.ts reuse packA, micro, micro4 and the tile constants with
+// their own B packing.
 //
 // sgemm: C (+)= op(A) op(B), row-major, op(A): [m, k], op(B): [k, n], C: [m, n] with leading
 // dimensions lda, ldb, ldc. The work units are tiles of C of GEMM_MT rows x GEMM_NT columns, numbered

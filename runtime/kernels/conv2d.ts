@@ -1,6 +1,6 @@
 /**
- * Launchers of convolution: the forward pass as an implicit GEMM over image chunks (`conv2d_gemm`
- * packs its B operand straight from the images), the weight gradient as batched im2col + GEMM, and
+ * Launchers of convolution: the forward pass and the weight gradient as implicit GEMMs over image
+ * chunks (`conv2d_gemm`, `conv2d_gemm_wgrad` pack the im2col operand straight from the images), and
  * the input gradient as a convolution with flipped weights (stride 1) or GEMM + col2im.
  * @module
  */
@@ -53,10 +53,10 @@ function geoArgs(g: Conv2dGeometry): number[] {
   ];
 }
 
-/** Bytes of im2col (or GEMM output) buffer a chunk may use; images are processed in chunks that fit. */
+/** Bytes of column (or CNHW) buffer a chunk may use; images are processed in chunks that fit. */
 let colBudget = 48 << 20;
 
-/** @internal Sets the im2col chunk budget in bytes (tests use a tiny one to exercise chunking). */
+/** @internal Sets the chunk budget in bytes (tests use a tiny one to exercise chunking). */
 export function setConvChunkBytes(bytes: number): number {
   const old = colBudget;
   colBudget = bytes;
@@ -81,23 +81,13 @@ function plan(g: Conv2dGeometry): Plan {
   return { cig, cog, K, HW, inHW: g.h * g.w, nb };
 }
 
-/** Writes im2col columns of images [i0, i0 + nb), group gr, into col [K, nb * HW]. */
-function im2col(
-  rt: Runtime,
-  g: Conv2dGeometry,
-  p: Plan,
-  x: number,
-  i0: number,
-  nb: number,
-  gr: number,
-  col: number,
-) {
-  const src = x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
-  return rt.exec("im2col", [src, col, p.cig, g.cIn * p.inHW, nb * p.HW, ...geoArgs(g)], {
-    units: nb * p.K,
-    cost: nb * p.K * p.HW,
-  });
+/** Images per chunk when only the CNHW buffer [cOut, nb * HW] is needed (implicit GEMM paths). */
+function cnhwChunk(g: Conv2dGeometry, p: Plan): number {
+  return Math.max(1, Math.min(g.n, Math.floor(colBudget / (4 * g.cOut * p.HW))));
 }
+
+/** Scratch bytes per thread of `conv2d_gemm_wgrad`: sgemm's, then the position groups of a k block. */
+const WGRAD_SCRATCH_BYTES = GEMM_SCRATCH_BYTES + 4096;
 
 /**
  * T_g [cog, nb * HW] = W_g [cog, K] x im2col(images [i0, i0 + nb) of x, group gr), with the im2col
@@ -153,7 +143,7 @@ export async function conv2dForward(
     return;
   }
   // Only the CNHW output T of a chunk is buffered (no im2col copy).
-  const chunk = Math.max(1, Math.min(g.n, Math.floor(colBudget / (4 * g.cOut * p.HW))));
+  const chunk = cnhwChunk(g, p);
   const t = rt.heap.alloc(g.cOut * chunk * p.HW * 4);
   try {
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
@@ -255,32 +245,38 @@ export async function conv2dBackwardWeight(
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
   const p = plan(g);
-  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
-  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  const chunk = cnhwChunk(g, p);
+  const t = rt.heap.alloc(g.cOut * chunk * p.HW * 4);
   try {
-    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
-      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+    for (let i0 = 0; i0 < g.n; i0 += chunk) {
+      const nb = Math.min(chunk, g.n - i0), cols = nb * p.HW;
       await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
         units: nb * g.cOut,
         cost: cols * g.cOut,
       });
       for (let gr = 0; gr < g.groups; gr++) {
-        await im2col(rt, g, p, b.x, i0, nb, gr, col);
-        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x col^T [nb * HW, K]
-        await gemm(rt, {
-          m: p.cog,
-          n: p.K,
-          k: cols,
-          a: t + gr * p.cog * cols * 4,
-          b: col,
-          transB: true,
-          c: b.dw + gr * p.cog * p.K * 4,
-          accumulate: i0 > 0,
-        });
+        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x im2col(x)_g^T [nb * HW, K]
+        const src = b.x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+        const { nt, units } = gemmTiling(p.cog, p.K, rt.threads);
+        await rt.exec(
+          "conv2d_gemm_wgrad",
+          [
+            t + gr * p.cog * cols * 4,
+            src,
+            b.dw + gr * p.cog * p.K * 4,
+            p.cog,
+            p.cig,
+            g.cIn * p.inHW,
+            nb,
+            ...geoArgs(g),
+            i0 > 0 ? 1 : 0,
+            nt,
+          ],
+          { units, cost: 2 * p.cog * p.K * cols, scratchBytes: WGRAD_SCRATCH_BYTES },
+        );
       }
     }
   } finally {
-    rt.heap.free(col);
     rt.heap.free(t);
   }
   if (b.dbias) {

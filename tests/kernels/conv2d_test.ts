@@ -272,8 +272,8 @@ function implicitCase(
   }
 }
 
-forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shapes", async (rt) => {
-  const r = rng(21);
+/** Shapes for the implicit-GEMM kernels: the layouts their fast paths handle, then random ones. */
+function implicitCases(r: () => number): (ImplicitCase & { outH: number; outW: number })[] {
   const same = (k: number, s = 1) => ({
     kh: k,
     kw: k,
@@ -284,7 +284,7 @@ forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shap
     pb: k >> 1,
     pr: k >> 1,
   });
-  const cases = [
+  return [
     // "same" 3x3 stride 1 (panels span output rows and images), several row tiles and k blocks
     implicitCase(r, { nimg: 3, cig: 30, m: 100, h: 14, w: 14, dh: 1, dw: 1, ...same(3) }),
     implicitCase(r, { nimg: 2, cig: 64, m: 16, h: 7, w: 7, dh: 1, dw: 1, ...same(3) }),
@@ -298,10 +298,27 @@ forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shap
     // kh != kw, asymmetric padding, dilation, stride 3, k > 256 with a partial last block
     implicitCase(r, { cig: 37, m: 9, kh: 3, kw: 5, sh: 1, sw: 1, pt: 2, pl: 0, pb: 1, pr: 3, dh: 2, dw: 1 }),
     implicitCase(r, { cig: 4, m: 6, h: 30, w: 31, kh: 5, kw: 2, sh: 3, sw: 3, pt: 1, pl: 2, pb: 0, pr: 1 }),
-    // a window that starts before the first image and one that ends after the last
+    // a window that starts before the first image and one that ends after the last; 507 positions
+    // (two k blocks of the weight gradient, the last one 251 = 4 * 62 + 3)
     implicitCase(r, { nimg: 1, cIn: 1, cig: 1, m: 3, h: 2, w: 9, dh: 1, dw: 1, ...same(3) }),
+    implicitCase(r, { nimg: 3, cig: 2, m: 4, h: 13, w: 13, dh: 1, dw: 1, ...same(3) }),
     ...Array.from({ length: 30 }, () => implicitCase(r)),
   ];
+}
+
+/** The direct value of the im2col matrix of case c at row j = (ch, ki, kj), column p = (img, oh, ow). */
+function im2colAt(c: ImplicitCase & { outH: number; outW: number }, x: Float32Array, j: number, p: number) {
+  const hw = c.outH * c.outW, plane = c.h * c.w;
+  const kj = j % c.kw, ki = Math.floor(j / c.kw) % c.kh, ch = Math.floor(j / (c.kw * c.kh));
+  const img = Math.floor(p / hw), oh = Math.floor((p % hw) / c.outW), ow = p % c.outW;
+  const ih = oh * c.sh - c.pt + ki * c.dh, iw = ow * c.sw - c.pl + kj * c.dw;
+  if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) return 0;
+  return x[(img * c.cIn + c.c0 + ch) * plane + ih * c.w + iw];
+}
+
+forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shapes", async (rt) => {
+  const r = rng(21);
+  const cases = implicitCases(r);
   for (const c of cases) {
     const label = `conv2d_gemm ${JSON.stringify(c)}`;
     const plane = c.h * c.w, hw = c.outH * c.outW, n = c.nimg * hw, k = c.cig * c.kh * c.kw;
@@ -342,27 +359,69 @@ forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shap
     }
     // The reference against the direct sum.
     const want = new Float64Array(c.m * n);
-    for (let i = 0; i < c.m; i++) {
-      for (let img = 0; img < c.nimg; img++) {
-        for (let oh = 0; oh < c.outH; oh++) {
-          for (let ow = 0; ow < c.outW; ow++) {
-            let s = 0;
-            for (let ch = 0; ch < c.cig; ch++) {
-              for (let ki = 0; ki < c.kh; ki++) {
-                for (let kj = 0; kj < c.kw; kj++) {
-                  const ih = oh * c.sh - c.pt + ki * c.dh, iw = ow * c.sw - c.pl + kj * c.dw;
-                  if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) continue;
-                  const xv = x[(img * c.cIn + c.c0 + ch) * plane + ih * c.w + iw];
-                  s += a[i * k + (ch * c.kh + ki) * c.kw + kj] * xv;
-                }
-              }
-            }
-            want[i * n + img * hw + oh * c.outW + ow] = s;
-          }
-        }
+    for (let j = 0; j < k; j++) {
+      for (let p = 0; p < n; p++) {
+        const v = im2colAt(c, x, j, p);
+        if (v !== 0) { for (let i = 0; i < c.m; i++) want[i * n + p] += a[i * k + j] * v; }
       }
     }
     assertClose(Cr.read(), want, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label: `${label} direct` });
+    for (const b of [X, A, C, Cr]) b.free(label);
+  }
+});
+
+forEachBackend("conv2d_gemm_wgrad matches its reference and the direct sum on odd shapes", async (rt) => {
+  const r = rng(22);
+  for (const c of implicitCases(r)) {
+    const label = `conv2d_gemm_wgrad ${JSON.stringify(c)}`;
+    const plane = c.h * c.w, k = c.nimg * c.outH * c.outW, n = c.cig * c.kh * c.kw;
+    const x = uniform(r, c.nimg * c.cIn * plane), a = uniform(r, c.m * k), c0 = uniform(r, c.m * n);
+    const X = new Buf(rt, x), A = new Buf(rt, a), C = new Buf(rt, c0), Cr = new Buf(rt, c0);
+    const flags = int(r, 0, 1);
+    const args = [
+      A.ptr,
+      X.ptr + c.c0 * plane * 4,
+      C.ptr,
+      c.m,
+      c.cig,
+      c.cIn * plane,
+      c.nimg,
+      c.h,
+      c.w,
+      c.kh,
+      c.kw,
+      c.sh,
+      c.sw,
+      c.pt,
+      c.pl,
+      c.dh,
+      c.dw,
+      c.outH,
+      c.outW,
+      flags,
+    ];
+    const tol = { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label };
+    // The launcher's column tile, and a random narrower one (C restarts from c0 each time).
+    for (const nt of [K.gemmTiling(c.m, n, rt.threads).nt, 8 * int(r, 1, 32)]) {
+      C.write(c0);
+      Cr.write(c0);
+      const units = Math.ceil(c.m / 96) * Math.ceil(n / nt);
+      await rt.run("conv2d_gemm_wgrad", [...args, nt], {
+        units,
+        cost: 2 * c.m * n * k,
+        scratchBytes: K.GEMM_SCRATCH_BYTES + 4096,
+      });
+      REF_KERNELS.conv2d_gemm_wgrad(rt.heap, ...args.slice(0, 2), Cr.ptr, ...args.slice(3), nt, 0, units);
+      assertClose(C.read(), Cr.read(), { ...tol, label: `${label} nt=${nt}` });
+    }
+    const want = Float64Array.from(flags ? c0 : new Float32Array(c.m * n));
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k; p++) {
+        const v = im2colAt(c, x, j, p);
+        if (v !== 0) { for (let i = 0; i < c.m; i++) want[i * n + j] += a[i * k + p] * v; }
+      }
+    }
+    assertClose(Cr.read(), want, { ...tol, label: `${label} direct` });
     for (const b of [X, A, C, Cr]) b.free(label);
   }
 });

@@ -16,11 +16,15 @@ function label(k: string, a: readonly number[], units: number, cost: number): st
   switch (k) {
     case "sgemm":
       return `sgemm m${a[3]} n${a[4]} k${a[5]} f${a[9]} nt${a[10]} u${units}`;
-    case "conv2d_gemm": {
+    case "conv2d_gemm":
+    case "conv2d_gemm_wgrad": {
       // (w, x, c, m, cig, imgStride, nimg, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, nt)
       const [m, cig, , nimg, h, w, kh, kw, sh] = a.slice(3);
       const n = nimg * a[17] * a[18], kk = cig * kh * kw;
-      return `conv2d_gemm m${m} n${n} k${kk} ${h}x${w} ${kh}x${kw}/${sh} nt${a[19]} u${units}`;
+      if (k === "conv2d_gemm") {
+        return `conv2d_gemm m${m} n${n} k${kk} ${h}x${w} ${kh}x${kw}/${sh} nt${a[19]} u${units}`;
+      }
+      return `conv2d_gemm_wgrad m${m} n${kk} k${n} ${h}x${w} ${kh}x${kw}/${sh} nt${a[20]} u${units}`;
     }
     case "im2col":
       return `im2col u${units} cost${cost}`;
