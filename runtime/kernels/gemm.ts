@@ -29,19 +29,24 @@ export interface GemmArgs {
 }
 
 /**
- * Columns per GEMM tile: the widest multiple of 8 up to 256 whose tiles split evenly enough over the
- * threads (the busiest thread's columns, ceil(units / threads) * nt, within 85% of an even share), so
- * a few large tiles do not leave a thread idle; e.g. n = 144 on 2 threads gets 80 + 64, not 136 + 8.
+ * Columns per GEMM tile: the multiple of 8 in [32, 256] whose tiles split most evenly over the threads
+ * (the busiest thread's columns, ceil(units / threads) * nt, against an even share), the widest of
+ * those within 1% of the best; e.g. n = 144 on 2 threads gets 72 + 72, not 136 + 8.
  */
 function columnTile(m: number, n: number, threads: number): number {
   if (threads <= 1) return NT;
   const tilesM = Math.ceil(m / MT);
   const share = (tilesM * n) / threads;
+  let best = NT, bestEff = 0;
   for (let nt = NT; nt >= 32; nt -= 8) {
     const units = tilesM * Math.ceil(n / nt);
-    if (share / (Math.ceil(units / threads) * nt) >= 0.85) return nt;
+    const eff = share / (Math.ceil(units / threads) * nt);
+    if (eff > bestEff + 0.01) {
+      best = nt;
+      bestEff = eff;
+    }
   }
-  return 32;
+  return best;
 }
 
 /**
