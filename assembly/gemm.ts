@@ -1,21 +1,23 @@
 import { madd } from "./_simd";
-// Single-precision GEMM (convolutions use it through im2col / col2im in conv2d.ts).
+// Single-precision GEMM (linear layers; the strided input gradient of convolutions with col2im).
+// The implicit-GEMM convolutions in conv2d.ts reuse packA, micro, micro4 and the tile constants with
+// their own B packing.
 //
 // sgemm: C (+)= op(A) op(B), row-major, op(A): [m, k], op(B): [k, n], C: [m, n] with leading
 // dimensions lda, ldb, ldc. The work units are tiles of C of GEMM_MT rows x GEMM_NT columns, numbered
 // with the row tile fastest (GEMM_NT is the widest column tile; the launcher may pass a narrower one). Each unit packs its A block into panels of 6 rows and its B block into
 // panels of 8 columns (zero-padded) in the thread's scratch, then runs a 6x8 register-blocked SIMD
-// micro-kernel over k blocks of GEMM_KC.
+// micro-kernel over k blocks of GEMM_KC (micro4, 4x8, for a last row panel of at most 4 rows).
 // Scratch per thread: GEMM_SCRATCH_BYTES (see runtime/kernels/gemm.ts, which passes the same number).
 
-@inline const MR: i32 = 6;
-@inline const NR: i32 = 8;
-@inline const MT: i32 = 96; // rows of C per unit (a multiple of MR)
-@inline const NT: i32 = 256; // columns of C per unit (a multiple of NR)
-@inline const KC: i32 = 256; // k per packed block
+@inline export const MR: i32 = 6;
+@inline export const NR: i32 = 8;
+@inline export const MT: i32 = 96; // rows of C per unit (a multiple of MR)
+@inline export const NT: i32 = 256; // columns of C per unit (a multiple of NR)
+@inline export const KC: i32 = 256; // k per packed block
 
 // Packs rows [i0, i0 + mb) x k [p0, p0 + kb) of op(A) into panels of MR rows: pa[(r * kb + p) * MR + i].
-@inline function packA(a: usize, lda: i32, transA: bool, i0: i32, mb: i32, p0: i32, kb: i32, pa: usize): void {
+@inline export function packA(a: usize, lda: i32, transA: bool, i0: i32, mb: i32, p0: i32, kb: i32, pa: usize): void {
   const panels = (mb + MR - 1) / MR;
   for (let r = 0; r < panels; r++) {
     const base = pa + (<usize>(r * kb * MR) << 2);
@@ -145,7 +147,7 @@ import { madd } from "./_simd";
 
 // 6x8 micro-kernel: acc = sum_p pa[p, 0..6) x pb[p, 0..8); then C (first ? = : +=) acc on the valid
 // mr x nr corner. tmp: 48 floats of scratch for partial tiles.
-@inline function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+@inline export function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kb; p++) {
@@ -197,14 +199,59 @@ import { madd } from "./_simd";
   v128.store(tmp + 96, c30); v128.store(tmp + 112, c31);
   v128.store(tmp + 128, c40); v128.store(tmp + 144, c41);
   v128.store(tmp + 160, c50); v128.store(tmp + 176, c51);
+  storePartial(tmp, c, ldc, mr, nr, first);
+}
+
+// C (first ? = : +=) the valid mr x nr corner of the 6x8 tile at tmp (row-major, 8 floats a row).
+@inline function storePartial(tmp: usize, c: usize, ldc: i32, mr: i32, nr: i32, first: bool): void {
+  const row = <usize>ldc << 2;
   for (let i = 0; i < mr; i++) {
     const dst = c + <usize>i * row;
+    const src = tmp + (<usize>(i * NR) << 2);
+    if (nr == NR) {
+      if (first) {
+        v128.store(dst, v128.load(src)); v128.store(dst + 16, v128.load(src + 16));
+      } else {
+        v128.store(dst, f32x4.add(v128.load(dst), v128.load(src)));
+        v128.store(dst + 16, f32x4.add(v128.load(dst + 16), v128.load(src + 16)));
+      }
+      continue;
+    }
     for (let j = 0; j < nr; j++) {
-      const v = load<f32>(tmp + (<usize>(i * NR + j) << 2));
+      const v = load<f32>(src + (<usize>j << 2));
       const d = dst + (<usize>j << 2);
       store<f32>(d, first ? v : load<f32>(d) + v);
     }
   }
+}
+
+// 4x8 micro-kernel for the last row panel when it has at most 4 valid rows: as micro, but computes
+// only rows 0-3 of the 6-row packed A panel (m = 16 is 6 + 6 + 4 rows).
+@inline export function micro4(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (let p = 0; p < kb; p++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb + 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa + 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa + 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa + 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    pa += 24;
+    pb += 32;
+  }
+  v128.store(tmp, c00); v128.store(tmp + 16, c01);
+  v128.store(tmp + 32, c10); v128.store(tmp + 48, c11);
+  v128.store(tmp + 64, c20); v128.store(tmp + 80, c21);
+  v128.store(tmp + 96, c30); v128.store(tmp + 112, c31);
+  storePartial(tmp, c, ldc, mr, nr, first);
 }
 
 // a: op(A) [m, k], b: op(B) [k, n], c: [m, n] (ldc). flags: 1 = transA, 2 = transB, 4 = accumulate.
@@ -248,7 +295,9 @@ export function sgemm(
           for (let r = 0; r * MR < mb; r++) {
             const mr = min(MR, mb - r * MR);
             const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
-            micro(pa + (<usize>(r * kb * MR) << 2), bp, kb, cp, ldc, mr, nr, first, tmp);
+            const ap = pa + (<usize>(r * kb * MR) << 2);
+            if (mr <= 4) micro4(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
+            else micro(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
           }
         }
       }

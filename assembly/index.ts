@@ -13,7 +13,7 @@ export {
   softmax_forward,
 } from "./softmax";
 export { sgemm } from "./gemm";
-export { bias_relu, col2im, flip_weights, from_cnhw, im2col, to_cnhw } from "./conv2d";
+export { bias_relu, col2im, conv2d_gemm, conv2d_gemm_wgrad, flip_weights, from_cnhw, im2col, to_cnhw } from "./conv2d";
 export {
   adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
   max_pool2d_backward, max_pool2d_forward,

@@ -89,13 +89,18 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
         fillRandom(rt, w, ws, 4);
         const run = () => rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y }));
         await run();
-        // Check one output channel against the reference im2col + sgemm.
+        // Check one output channel against the reference implicit-GEMM kernel.
         const K1 = g.cIn * g.kh * g.kw, hw = g.outH * g.outW;
-        const col = rt.heap.alloc(4 * K1 * hw), yr = rt.heap.alloc(4 * hw);
-        REF_KERNELS.im2col(
+        const yr = rt.heap.alloc(4 * hw);
+        REF_KERNELS.conv2d_gemm(
           rt.heap,
+          w,
           x,
-          col,
+          yr,
+          1,
+          g.cIn,
+          xs,
+          1,
           g.h,
           g.w,
           g.kh,
@@ -108,17 +113,16 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
           1,
           g.outH,
           g.outW,
+          256,
           0,
-          K1,
+          Math.ceil(hw / 256),
         );
-        REF_KERNELS.sgemm(rt.heap, w, col, yr, 1, hw, K1, K1, hw, hw, 0, 256, 0, Math.ceil(hw / 256));
         checkClose(
           rt.heap.f32.slice(y >> 2, (y >> 2) + hw),
           rt.heap.f32.slice(yr >> 2, (yr >> 2) + hw),
           1e-4,
           name,
         );
-        rt.heap.free(col);
         rt.heap.free(yr);
         const flops = 2 * ys * K1;
         rows.push({ name, threads, ms: await timeMs(run, flags.runs), flops });

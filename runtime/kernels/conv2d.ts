@@ -1,11 +1,12 @@
 /**
- * Launchers of convolution: batched im2col + GEMM over image chunks (forward, weight gradient), and
+ * Launchers of convolution: the forward pass and the weight gradient as implicit GEMMs over image
+ * chunks (`conv2d_gemm`, `conv2d_gemm_wgrad` pack the im2col operand straight from the images), and
  * the input gradient as a convolution with flipped weights (stride 1) or GEMM + col2im.
  * @module
  */
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
-import { gemm } from "./gemm.ts";
+import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 
 /** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */
 export interface Conv2dGeometry {
@@ -52,10 +53,10 @@ function geoArgs(g: Conv2dGeometry): number[] {
   ];
 }
 
-/** Bytes of im2col buffer a chunk may use; images are processed in chunks that fit. */
+/** Bytes of column (or CNHW) buffer a chunk may use; images are processed in chunks that fit. */
 let colBudget = 48 << 20;
 
-/** @internal Sets the im2col chunk budget in bytes (tests use a tiny one to exercise chunking). */
+/** @internal Sets the chunk budget in bytes (tests use a tiny one to exercise chunking). */
 export function setConvChunkBytes(bytes: number): number {
   const old = colBudget;
   colBudget = bytes;
@@ -80,22 +81,38 @@ function plan(g: Conv2dGeometry): Plan {
   return { cig, cog, K, HW, inHW: g.h * g.w, nb };
 }
 
-/** Writes im2col columns of images [i0, i0 + nb), group gr, into col [K, nb * HW]. */
-function im2col(
+/** Images per chunk when only the CNHW buffer [cOut, nb * HW] is needed (implicit GEMM paths). */
+function cnhwChunk(g: Conv2dGeometry, p: Plan): number {
+  return Math.max(1, Math.min(g.n, Math.floor(colBudget / (4 * g.cOut * p.HW))));
+}
+
+/** Scratch bytes per thread of `conv2d_gemm_wgrad`: sgemm's, then the position groups of a k block. */
+const WGRAD_SCRATCH_BYTES = GEMM_SCRATCH_BYTES + 4096;
+
+/**
+ * T_g [cog, nb * HW] = W_g [cog, K] x im2col(images [i0, i0 + nb) of x, group gr), with the im2col
+ * matrix never materialized (`conv2d_gemm`). t: the chunk's output rows, ldc = nb * HW.
+ */
+function convGemm(
   rt: Runtime,
   g: Conv2dGeometry,
   p: Plan,
   x: number,
+  w: number,
   i0: number,
   nb: number,
   gr: number,
-  col: number,
+  t: number,
 ) {
   const src = x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
-  return rt.exec("im2col", [src, col, p.cig, g.cIn * p.inHW, nb * p.HW, ...geoArgs(g)], {
-    units: nb * p.K,
-    cost: nb * p.K * p.HW,
-  });
+  const a = w + gr * p.cog * p.K * 4;
+  const cols = nb * p.HW;
+  const { nt, units } = gemmTiling(p.cog, cols, rt.threads);
+  return rt.exec(
+    "conv2d_gemm",
+    [a, src, t, p.cog, p.cig, g.cIn * p.inHW, nb, ...geoArgs(g), nt],
+    { units, cost: 2 * p.cog * cols * p.K, scratchBytes: GEMM_SCRATCH_BYTES },
+  );
 }
 
 /** y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). */
@@ -125,22 +142,15 @@ export async function conv2dForward(
     }
     return;
   }
-  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
-  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  // Only the CNHW output T of a chunk is buffered (no im2col copy).
+  const chunk = cnhwChunk(g, p);
+  const t = rt.heap.alloc(g.cOut * chunk * p.HW * 4);
   try {
-    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
-      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+    for (let i0 = 0; i0 < g.n; i0 += chunk) {
+      const nb = Math.min(chunk, g.n - i0), cols = nb * p.HW;
       for (let gr = 0; gr < g.groups; gr++) {
-        await im2col(rt, g, p, b.x, i0, nb, gr, col);
-        // T_g [cog, nb * HW] = W_g [cog, K] x col [K, nb * HW]
-        await gemm(rt, {
-          m: p.cog,
-          n: cols,
-          k: p.K,
-          a: b.w + gr * p.cog * p.K * 4,
-          b: col,
-          c: t + gr * p.cog * cols * 4,
-        });
+        // T_g [cog, nb * HW] = W_g [cog, K] x im2col(x)_g [K, nb * HW]
+        await convGemm(rt, g, p, b.x, b.w, i0, nb, gr, t + gr * p.cog * cols * 4);
       }
       await rt.exec(
         "from_cnhw",
@@ -152,7 +162,6 @@ export async function conv2dForward(
       );
     }
   } finally {
-    rt.heap.free(col);
     rt.heap.free(t);
   }
 }
@@ -160,7 +169,7 @@ export async function conv2dForward(
 /**
  * dx = the input gradient of the convolution (overwritten). Stride-1 convolutions whose padding is at
  * most the dilated kernel extent run as a forward convolution of dy with flipped, transposed weights
- * (an im2col copy and a GEMM with k = cOut * kh * kw, instead of a GEMM with k = cOut and a col2im scatter).
+ * (an implicit GEMM with k = cOut * kh * kw, instead of a GEMM with k = cOut and a col2im scatter).
  */
 export async function conv2dBackwardInput(
   rt: Runtime,
@@ -236,32 +245,38 @@ export async function conv2dBackwardWeight(
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
   const p = plan(g);
-  const col = rt.heap.alloc(p.K * p.nb * p.HW * 4);
-  const t = rt.heap.alloc(g.cOut * p.nb * p.HW * 4);
+  const chunk = cnhwChunk(g, p);
+  const t = rt.heap.alloc(g.cOut * chunk * p.HW * 4);
   try {
-    for (let i0 = 0; i0 < g.n; i0 += p.nb) {
-      const nb = Math.min(p.nb, g.n - i0), cols = nb * p.HW;
+    for (let i0 = 0; i0 < g.n; i0 += chunk) {
+      const nb = Math.min(chunk, g.n - i0), cols = nb * p.HW;
       await rt.exec("to_cnhw", [b.dy + i0 * g.cOut * p.HW * 4, t, g.cOut, p.HW, nb], {
         units: nb * g.cOut,
         cost: cols * g.cOut,
       });
       for (let gr = 0; gr < g.groups; gr++) {
-        await im2col(rt, g, p, b.x, i0, nb, gr, col);
-        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x col^T [nb * HW, K]
-        await gemm(rt, {
-          m: p.cog,
-          n: p.K,
-          k: cols,
-          a: t + gr * p.cog * cols * 4,
-          b: col,
-          transB: true,
-          c: b.dw + gr * p.cog * p.K * 4,
-          accumulate: i0 > 0,
-        });
+        // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x im2col(x)_g^T [nb * HW, K]
+        const src = b.x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
+        const { nt, units } = gemmTiling(p.cog, p.K, rt.threads);
+        await rt.exec(
+          "conv2d_gemm_wgrad",
+          [
+            t + gr * p.cog * cols * 4,
+            src,
+            b.dw + gr * p.cog * p.K * 4,
+            p.cog,
+            p.cig,
+            g.cIn * p.inHW,
+            nb,
+            ...geoArgs(g),
+            i0 > 0 ? 1 : 0,
+            nt,
+          ],
+          { units, cost: 2 * p.cog * p.K * cols, scratchBytes: WGRAD_SCRATCH_BYTES },
+        );
       }
     }
   } finally {
-    rt.heap.free(col);
     rt.heap.free(t);
   }
   if (b.dbias) {

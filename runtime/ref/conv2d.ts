@@ -6,6 +6,115 @@
 import type { Heap } from "../heap.ts";
 
 /**
+ * Implicit-GEMM convolution of one group: c[i, j] = sum_p a[i * k + p] * B[p, j] for the tiles of
+ * 96 rows x nt columns numbered u in [start, end) (row tile fastest), where k = cig * kh * kw,
+ * n = nimg * outH * outW (also c's leading dimension) and B is the im2col matrix of the images at x:
+ * row p = (c, ki, kj), column j = (img, oh, ow) holds x[img, c, oh*sh - pt + ki*dh, ow*sw - pl + kj*dw]
+ * (images imgStride floats apart; 0 outside the image). The trailing scratch pointer is unused.
+ */
+export function conv2d_gemm(
+  h: Heap,
+  a: number,
+  x: number,
+  c: number,
+  m: number,
+  cig: number,
+  imgStride: number,
+  nimg: number,
+  H: number,
+  W: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  dh: number,
+  dw: number,
+  outH: number,
+  outW: number,
+  nt: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  const k = cig * kh * kw, hw = outH * outW, n = nimg * hw;
+  const B = (p: number, j: number) => {
+    const kj = p % kw, ki = Math.floor(p / kw) % kh, ch = Math.floor(p / (kw * kh));
+    const img = Math.floor(j / hw), oh = Math.floor((j % hw) / outW), ow = j % outW;
+    const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0;
+    return f[(x >> 2) + img * imgStride + (ch * H + ih) * W + iw];
+  };
+  const tilesM = Math.ceil(m / 96);
+  for (let u = start; u < end; u++) {
+    const i0 = (u % tilesM) * 96, j0 = Math.floor(u / tilesM) * nt;
+    for (let i = i0; i < Math.min(m, i0 + 96); i++) {
+      for (let j = j0; j < Math.min(n, j0 + nt); j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += f[(a >> 2) + i * k + p] * B(p, j);
+        f[(c >> 2) + i * n + j] = s;
+      }
+    }
+  }
+}
+
+/**
+ * Implicit-GEMM weight gradient of one group: c[i, j] (+)= sum_p a[i * k + p] * B[j, p] for the tiles
+ * of 96 rows x nt columns numbered u in [start, end) (row tile fastest), where k = nimg * outH * outW,
+ * n = cig * kh * kw (also c's leading dimension) and B is the im2col matrix of conv2d_gemm (row
+ * j = (c, ki, kj), column p = (img, oh, ow)). flags: 1 = accumulate into c. The scratch pointer is unused.
+ */
+export function conv2d_gemm_wgrad(
+  h: Heap,
+  a: number,
+  x: number,
+  c: number,
+  m: number,
+  cig: number,
+  imgStride: number,
+  nimg: number,
+  H: number,
+  W: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  dh: number,
+  dw: number,
+  outH: number,
+  outW: number,
+  flags: number,
+  nt: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  const hw = outH * outW, k = nimg * hw, n = cig * kh * kw;
+  const B = (j: number, p: number) => {
+    const kj = j % kw, ki = Math.floor(j / kw) % kh, ch = Math.floor(j / (kw * kh));
+    const img = Math.floor(p / hw), oh = Math.floor((p % hw) / outW), ow = p % outW;
+    const ih = oh * sh - pt + ki * dh, iw = ow * sw - pl + kj * dw;
+    if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0;
+    return f[(x >> 2) + img * imgStride + (ch * H + ih) * W + iw];
+  };
+  const tilesM = Math.ceil(m / 96);
+  for (let u = start; u < end; u++) {
+    const i0 = (u % tilesM) * 96, j0 = Math.floor(u / tilesM) * nt;
+    for (let i = i0; i < Math.min(m, i0 + 96); i++) {
+      for (let j = j0; j < Math.min(n, j0 + nt); j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += f[(a >> 2) + i * k + p] * B(j, p);
+        const o = (c >> 2) + i * n + j;
+        f[o] = flags & 1 ? f[o] + s : s;
+      }
+    }
+  }
+}
+
+/**
  * col[(c, ki, kj), i * outH * outW + (oh, ow)] = image i of x at [c, oh*sh - pt + ki*dh, ow*sw - pl + kj*dw]
  * (0 outside); units u = image * rows + row for u in [start, end).
  */

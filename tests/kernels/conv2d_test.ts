@@ -1,4 +1,5 @@
 import * as K from "../../runtime/kernels/mod.ts";
+import { REF_KERNELS } from "../../runtime/mod.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
@@ -211,6 +212,217 @@ forEachBackend("conv2d in chunks of one image equals the direct convolution", as
     }
   } finally {
     K.setConvChunkBytes(old);
+  }
+});
+
+/** One conv2d_gemm call: a group of cig of the cIn channels, images of the chunk [nimg, cIn, h, w]. */
+interface ImplicitCase {
+  nimg: number;
+  cIn: number;
+  cig: number;
+  c0: number;
+  m: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  pb: number;
+  pr: number;
+  dh: number;
+  dw: number;
+}
+
+function implicitCase(
+  r: () => number,
+  o: Partial<ImplicitCase> = {},
+): ImplicitCase & { outH: number; outW: number } {
+  for (;;) {
+    const cig = o.cig ?? int(r, 1, 5);
+    const c = {
+      nimg: int(r, 1, 3),
+      cIn: cig,
+      cig,
+      c0: 0,
+      m: int(r, 1, 20),
+      h: int(r, 1, 21),
+      w: int(r, 1, 21),
+      kh: int(r, 1, 4),
+      kw: int(r, 1, 4),
+      sh: int(r, 1, 3),
+      sw: int(r, 1, 3),
+      pt: int(r, 0, 2),
+      pl: int(r, 0, 2),
+      pb: int(r, 0, 2),
+      pr: int(r, 0, 2),
+      dh: int(r, 1, 2),
+      dw: int(r, 1, 2),
+      ...o,
+    };
+    if (c.cIn === c.cig && o.cIn === undefined && int(r, 0, 2) === 0) {
+      c.cIn = c.cig * 3; // a middle group of three: images are cIn * h * w floats apart
+      c.c0 = c.cig;
+    }
+    const outH = Math.floor((c.h + c.pt + c.pb - c.dh * (c.kh - 1) - 1) / c.sh) + 1;
+    const outW = Math.floor((c.w + c.pl + c.pr - c.dw * (c.kw - 1) - 1) / c.sw) + 1;
+    if (outH >= 1 && outW >= 1) return { ...c, outH, outW };
+  }
+}
+
+/** Shapes for the implicit-GEMM kernels: the layouts their fast paths handle, then random ones. */
+function implicitCases(r: () => number): (ImplicitCase & { outH: number; outW: number })[] {
+  const same = (k: number, s = 1) => ({
+    kh: k,
+    kw: k,
+    sh: s,
+    sw: s,
+    pt: k >> 1,
+    pl: k >> 1,
+    pb: k >> 1,
+    pr: k >> 1,
+  });
+  return [
+    // "same" 3x3 stride 1 (panels span output rows and images), several row tiles and k blocks
+    implicitCase(r, { nimg: 3, cig: 30, m: 100, h: 14, w: 14, dh: 1, dw: 1, ...same(3) }),
+    implicitCase(r, { nimg: 2, cig: 64, m: 16, h: 7, w: 7, dh: 1, dw: 1, ...same(3) }),
+    implicitCase(r, { nimg: 2, cig: 3, m: 13, h: 28, w: 28, dh: 1, dw: 1, ...same(3) }),
+    // stride 2 with rows of >= 8 outputs (every-other-float windows)
+    implicitCase(r, { nimg: 2, cig: 5, m: 7, h: 33, w: 37, dh: 1, dw: 1, ...same(3, 2) }),
+    implicitCase(r, { nimg: 1, cig: 2, m: 5, h: 20, w: 35, dh: 1, dw: 2, ...same(3, 2), pr: 0 }),
+    // 1x1: stride 1 (contiguous images) and stride 2
+    implicitCase(r, { nimg: 3, cig: 7, m: 11, h: 5, w: 9, dh: 1, dw: 1, ...same(1) }),
+    implicitCase(r, { nimg: 2, cig: 9, m: 20, h: 17, w: 23, dh: 1, dw: 1, ...same(1, 2) }),
+    // kh != kw, asymmetric padding, dilation, stride 3, k > 256 with a partial last block
+    implicitCase(r, { cig: 37, m: 9, kh: 3, kw: 5, sh: 1, sw: 1, pt: 2, pl: 0, pb: 1, pr: 3, dh: 2, dw: 1 }),
+    implicitCase(r, { cig: 4, m: 6, h: 30, w: 31, kh: 5, kw: 2, sh: 3, sw: 3, pt: 1, pl: 2, pb: 0, pr: 1 }),
+    // a window that starts before the first image and one that ends after the last; 507 positions
+    // (two k blocks of the weight gradient, the last one 251 = 4 * 62 + 3)
+    implicitCase(r, { nimg: 1, cIn: 1, cig: 1, m: 3, h: 2, w: 9, dh: 1, dw: 1, ...same(3) }),
+    implicitCase(r, { nimg: 3, cig: 2, m: 4, h: 13, w: 13, dh: 1, dw: 1, ...same(3) }),
+    ...Array.from({ length: 30 }, () => implicitCase(r)),
+  ];
+}
+
+/** The direct value of the im2col matrix of case c at row j = (ch, ki, kj), column p = (img, oh, ow). */
+function im2colAt(c: ImplicitCase & { outH: number; outW: number }, x: Float32Array, j: number, p: number) {
+  const hw = c.outH * c.outW, plane = c.h * c.w;
+  const kj = j % c.kw, ki = Math.floor(j / c.kw) % c.kh, ch = Math.floor(j / (c.kw * c.kh));
+  const img = Math.floor(p / hw), oh = Math.floor((p % hw) / c.outW), ow = p % c.outW;
+  const ih = oh * c.sh - c.pt + ki * c.dh, iw = ow * c.sw - c.pl + kj * c.dw;
+  if (ih < 0 || ih >= c.h || iw < 0 || iw >= c.w) return 0;
+  return x[(img * c.cIn + c.c0 + ch) * plane + ih * c.w + iw];
+}
+
+forEachBackend("conv2d_gemm matches its reference and the direct sum on odd shapes", async (rt) => {
+  const r = rng(21);
+  const cases = implicitCases(r);
+  for (const c of cases) {
+    const label = `conv2d_gemm ${JSON.stringify(c)}`;
+    const plane = c.h * c.w, hw = c.outH * c.outW, n = c.nimg * hw, k = c.cig * c.kh * c.kw;
+    const x = uniform(r, c.nimg * c.cIn * plane), a = uniform(r, c.m * k);
+    const X = new Buf(rt, x), A = new Buf(rt, a), C = new Buf(rt, c.m * n), Cr = new Buf(rt, c.m * n);
+    const args = [
+      A.ptr,
+      X.ptr + c.c0 * plane * 4,
+      C.ptr,
+      c.m,
+      c.cig,
+      c.cIn * plane,
+      c.nimg,
+      c.h,
+      c.w,
+      c.kh,
+      c.kw,
+      c.sh,
+      c.sw,
+      c.pt,
+      c.pl,
+      c.dh,
+      c.dw,
+      c.outH,
+      c.outW,
+    ];
+    // The launcher's column tile, and a random narrower one.
+    for (const nt of [K.gemmTiling(c.m, n, rt.threads).nt, 8 * int(r, 1, 32)]) {
+      const units = Math.ceil(c.m / 96) * Math.ceil(n / nt);
+      await rt.run("conv2d_gemm", [...args, nt], {
+        units,
+        cost: 2 * c.m * n * k,
+        scratchBytes: K.GEMM_SCRATCH_BYTES,
+      });
+      REF_KERNELS.conv2d_gemm(rt.heap, ...args.slice(0, 2), Cr.ptr, ...args.slice(3), nt, 0, units);
+      const tol = { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label: `${label} nt=${nt}` };
+      assertClose(C.read(), Cr.read(), tol);
+    }
+    // The reference against the direct sum.
+    const want = new Float64Array(c.m * n);
+    for (let j = 0; j < k; j++) {
+      for (let p = 0; p < n; p++) {
+        const v = im2colAt(c, x, j, p);
+        if (v !== 0) { for (let i = 0; i < c.m; i++) want[i * n + p] += a[i * k + j] * v; }
+      }
+    }
+    assertClose(Cr.read(), want, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label: `${label} direct` });
+    for (const b of [X, A, C, Cr]) b.free(label);
+  }
+});
+
+forEachBackend("conv2d_gemm_wgrad matches its reference and the direct sum on odd shapes", async (rt) => {
+  const r = rng(22);
+  for (const c of implicitCases(r)) {
+    const label = `conv2d_gemm_wgrad ${JSON.stringify(c)}`;
+    const plane = c.h * c.w, k = c.nimg * c.outH * c.outW, n = c.cig * c.kh * c.kw;
+    const x = uniform(r, c.nimg * c.cIn * plane), a = uniform(r, c.m * k), c0 = uniform(r, c.m * n);
+    const X = new Buf(rt, x), A = new Buf(rt, a), C = new Buf(rt, c0), Cr = new Buf(rt, c0);
+    const flags = int(r, 0, 1);
+    const args = [
+      A.ptr,
+      X.ptr + c.c0 * plane * 4,
+      C.ptr,
+      c.m,
+      c.cig,
+      c.cIn * plane,
+      c.nimg,
+      c.h,
+      c.w,
+      c.kh,
+      c.kw,
+      c.sh,
+      c.sw,
+      c.pt,
+      c.pl,
+      c.dh,
+      c.dw,
+      c.outH,
+      c.outW,
+      flags,
+    ];
+    const tol = { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label };
+    // The launcher's column tile, and a random narrower one (C restarts from c0 each time).
+    for (const nt of [K.gemmTiling(c.m, n, rt.threads).nt, 8 * int(r, 1, 32)]) {
+      C.write(c0);
+      Cr.write(c0);
+      const units = Math.ceil(c.m / 96) * Math.ceil(n / nt);
+      await rt.run("conv2d_gemm_wgrad", [...args, nt], {
+        units,
+        cost: 2 * c.m * n * k,
+        scratchBytes: K.GEMM_SCRATCH_BYTES + 4096,
+      });
+      REF_KERNELS.conv2d_gemm_wgrad(rt.heap, ...args.slice(0, 2), Cr.ptr, ...args.slice(3), nt, 0, units);
+      assertClose(C.read(), Cr.read(), { ...tol, label: `${label} nt=${nt}` });
+    }
+    const want = Float64Array.from(flags ? c0 : new Float32Array(c.m * n));
+    for (let j = 0; j < n; j++) {
+      for (let p = 0; p < k; p++) {
+        const v = im2colAt(c, x, j, p);
+        if (v !== 0) { for (let i = 0; i < c.m; i++) want[i * n + j] += a[i * k + p] * v; }
+      }
+    }
+    assertClose(Cr.read(), want, { ...tol, label: `${label} direct` });
+    for (const b of [X, A, C, Cr]) b.free(label);
   }
 });
 

@@ -1,0 +1,71 @@
+/**
+ * Profiles one training step of a model: step time, then per-shape time (and GF/s) of the GEMM-like
+ * kernels (`sgemm`, `conv2d_gemm`) and of `im2col`.
+ * Usage: deno run -A tools/dev/prof_shapes.ts [model=resnet8_cifar] [batch=128] [threads=2] [steps=3]
+ * @module
+ */
+import * as cnn from "../../mod.ts";
+
+await cnn.init({ threads: Number(Deno.args[2] ?? 2) });
+const rt = cnn.runtime();
+const steps = Number(Deno.args[3] ?? 3);
+const times = new Map<string, [number, number, number]>();
+const orig = rt.exec.bind(rt);
+
+function label(k: string, a: readonly number[], units: number, cost: number): string | undefined {
+  switch (k) {
+    case "sgemm":
+      return `sgemm m${a[3]} n${a[4]} k${a[5]} f${a[9]} nt${a[10]} u${units}`;
+    case "conv2d_gemm":
+    case "conv2d_gemm_wgrad": {
+      // (w, x, c, m, cig, imgStride, nimg, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, nt)
+      const [m, cig, , nimg, h, w, kh, kw, sh] = a.slice(3);
+      const n = nimg * a[17] * a[18], kk = cig * kh * kw;
+      if (k === "conv2d_gemm") {
+        return `conv2d_gemm m${m} n${n} k${kk} ${h}x${w} ${kh}x${kw}/${sh} nt${a[19]} u${units}`;
+      }
+      return `conv2d_gemm_wgrad m${m} n${kk} k${n} ${h}x${w} ${kh}x${kw}/${sh} nt${a[20]} u${units}`;
+    }
+    case "im2col":
+      return `im2col u${units} cost${cost}`;
+  }
+  return undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+(rt as any).exec = async (k: string, a: number[], o: { units: number; cost?: number }) => {
+  const t0 = performance.now();
+  await orig(k, a, o);
+  const key = label(k, a, o.units, o.cost ?? o.units);
+  if (key === undefined) return;
+  const e = times.get(key) ?? [0, 0, 0];
+  e[0] += performance.now() - t0;
+  e[1]++;
+  e[2] += o.cost ?? o.units;
+  times.set(key, e);
+};
+const net = cnn.models.create(Deno.args[0] ?? "resnet8_cifar", { inChannels: 1, numClasses: 10 });
+const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+const B = Number(Deno.args[1] ?? 128);
+const x = cnn.tensor(new Float32Array(B * 784).map(() => Math.random()), [B, 1, 28, 28]);
+const y = new Int32Array(B).map((_, i) => i % 10);
+net.train();
+const step = async () => {
+  await cnn.tidy(async () => {
+    const loss = cnn.nn.crossEntropy(net.forward(x), y);
+    await loss.backward();
+    await opt.step();
+    opt.zeroGrad();
+    await loss.item();
+  });
+};
+await step();
+times.clear();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) await step();
+console.log(`step ${((performance.now() - t0) / steps).toFixed(1)} ms`);
+for (const [k, [t, c, f]] of [...times].sort((a, b) => b[1][0] - a[1][0])) {
+  const gf = k.startsWith("im2col") ? "" : (f / t / 1e6).toFixed(1) + " GF/s";
+  console.log(k.padEnd(62), (t / steps).toFixed(1), "ms", c / steps, "calls", gf);
+}
+await cnn.shutdown();
