@@ -15,7 +15,7 @@ const hasWeights = (() => {
   }
 })();
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -26,7 +26,7 @@ Deno.test({
   name: "workerd runs the edge handler with the precompiled kernel module and classifies a digit",
   ignore: !hasWeights,
   fn: async () => {
-    const port = await freePort();
+    const port = freePort();
     const config = await buildWorkerd(port);
     const child = (await workerdCommand(config)).spawn();
     const stderr: string[] = [];
