@@ -19,6 +19,7 @@ export {
   MappedDataset,
 } from "./dataset.ts";
 export { type DigitSplits, loadDigits } from "./mnist.ts";
+export { ImageFolder, imageFolder, type ImageFolderOptions } from "./folder.ts";
 export * as transforms from "./transforms.ts";
 export { type Box, type Image } from "./transforms.ts";
 export {
