@@ -1,4 +1,4 @@
-import { KC, micro, micro4, MR, MT, NR, NT, packA } from "./gemm";
+import { blockUnits, KC, MR, MT, NR, NT } from "./gemm";
 // Convolution helpers around the GEMM: batched im2col/col2im over image chunks, NCHW <-> CNHW
 // transposes with the bias/ReLU epilogue, weight flipping for stride-1 input gradients; and
 // conv2d_gemm, an implicit-GEMM convolution that packs its B operand straight from the images.
@@ -329,21 +329,7 @@ export function conv2d_gemm(
       const kb = min(KC, k - p0);
       packConvB(x, imgStride, nimg, cig, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, j0, nb, p0, kb, pb, tmp);
       const first = p0 == 0;
-      for (let v = u; v < uEnd; v++) {
-        const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
-        packA(a, k, false, i0, mb, p0, kb, pa);
-        for (let q = 0; q * NR < nb; q++) {
-          const nr = min(NR, nb - q * NR);
-          const bp = pb + (<usize>(q * kb * NR) << 2);
-          for (let r = 0; r * MR < mb; r++) {
-            const mr = min(MR, mb - r * MR);
-            const cp = c + (<usize>((i0 + r * MR) * n + j0 + q * NR) << 2);
-            const ap = pa + (<usize>(r * kb * MR) << 2);
-            if (mr <= 4) micro4(ap, bp, kb, cp, n, mr, nr, first, tmp);
-            else micro(ap, bp, kb, cp, n, mr, nr, first, tmp);
-          }
-        }
-      }
+      blockUnits(a, k, false, m, u, uEnd, tilesM, p0, kb, pa, pb, c, n, j0, nb, first, tmp);
     }
     u = uEnd;
   }
@@ -502,21 +488,7 @@ export function conv2d_gemm_wgrad(
       const kb = min(KC, k - p0);
       packConvBT(x, imgStride, nimg, cig, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, j0, nb, p0, kb, pb, tmp, geo);
       const first = p0 == 0 && !acc;
-      for (let v = u; v < uEnd; v++) {
-        const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
-        packA(a, k, false, i0, mb, p0, kb, pa);
-        for (let q = 0; q * NR < nb; q++) {
-          const nr = min(NR, nb - q * NR);
-          const bp = pb + (<usize>(q * kb * NR) << 2);
-          for (let r = 0; r * MR < mb; r++) {
-            const mr = min(MR, mb - r * MR);
-            const cp = c + (<usize>((i0 + r * MR) * n + j0 + q * NR) << 2);
-            const ap = pa + (<usize>(r * kb * MR) << 2);
-            if (mr <= 4) micro4(ap, bp, kb, cp, n, mr, nr, first, tmp);
-            else micro(ap, bp, kb, cp, n, mr, nr, first, tmp);
-          }
-        }
-      }
+      blockUnits(a, k, false, m, u, uEnd, tilesM, p0, kb, pa, pb, c, n, j0, nb, first, tmp);
     }
     u = uEnd;
   }

@@ -254,6 +254,29 @@ import { madd } from "./_simd";
   storePartial(tmp, c, ldc, mr, nr, first);
 }
 
+// The units [u, uEnd) of one column tile (C columns [j0, j0 + nb)) over one packed k block of B (pb):
+// packs each unit's A rows and runs the micro-kernels; first: overwrite C instead of adding.
+@inline export function blockUnits(
+  a: usize, lda: i32, transA: bool, m: i32, u: i32, uEnd: i32, tilesM: i32, p0: i32, kb: i32, pa: usize,
+  pb: usize, c: usize, ldc: i32, j0: i32, nb: i32, first: bool, tmp: usize,
+): void {
+  for (let v = u; v < uEnd; v++) {
+    const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
+    packA(a, lda, transA, i0, mb, p0, kb, pa);
+    for (let q = 0; q * NR < nb; q++) {
+      const nr = min(NR, nb - q * NR);
+      const bp = pb + (<usize>(q * kb * NR) << 2);
+      for (let r = 0; r * MR < mb; r++) {
+        const mr = min(MR, mb - r * MR);
+        const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
+        const ap = pa + (<usize>(r * kb * MR) << 2);
+        if (mr <= 4) micro4(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
+        else micro(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
+      }
+    }
+  }
+}
+
 // a: op(A) [m, k], b: op(B) [k, n], c: [m, n] (ldc). flags: 1 = transA, 2 = transB, 4 = accumulate.
 // nt: columns per tile, a multiple of 8 in [8, 256] (the launcher picks it so threads balance).
 // Units: ceil(m / 96) * ceil(n / nt) tiles of C, row tile fastest. scratch: GEMM_SCRATCH_BYTES.
@@ -286,21 +309,7 @@ export function sgemm(
       const kb = min(KC, k - p0);
       packB(b, ldb, transB, j0, nb, p0, kb, pb);
       const first = p0 == 0 && !acc;
-      for (let v = u; v < uEnd; v++) {
-        const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
-        packA(a, lda, transA, i0, mb, p0, kb, pa);
-        for (let q = 0; q * NR < nb; q++) {
-          const nr = min(NR, nb - q * NR);
-          const bp = pb + (<usize>(q * kb * NR) << 2);
-          for (let r = 0; r * MR < mb; r++) {
-            const mr = min(MR, mb - r * MR);
-            const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
-            const ap = pa + (<usize>(r * kb * MR) << 2);
-            if (mr <= 4) micro4(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
-            else micro(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
-          }
-        }
-      }
+      blockUnits(a, lda, transA, m, u, uEnd, tilesM, p0, kb, pa, pb, c, ldc, j0, nb, first, tmp);
     }
     u = uEnd;
   }

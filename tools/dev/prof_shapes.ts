@@ -1,6 +1,6 @@
 /**
  * Profiles one training step of a model: step time, then per-shape time (and GF/s) of the GEMM-like
- * kernels (`sgemm`, `conv2d_gemm`) and of `im2col`.
+ * kernels (`sgemm`, `conv2d_gemm`), and the time of every other kernel by name.
  * Usage: deno run -A tools/dev/prof_shapes.ts [model=resnet8_cifar] [batch=128] [threads=2] [steps=3]
  * @module
  */
@@ -12,7 +12,7 @@ const steps = Number(Deno.args[3] ?? 3);
 const times = new Map<string, [number, number, number]>();
 const orig = rt.exec.bind(rt);
 
-function label(k: string, a: readonly number[], units: number, cost: number): string | undefined {
+function label(k: string, a: readonly number[], units: number, cost: number): string {
   switch (k) {
     case "sgemm":
       return `sgemm m${a[3]} n${a[4]} k${a[5]} f${a[9]} nt${a[10]} u${units}`;
@@ -29,7 +29,7 @@ function label(k: string, a: readonly number[], units: number, cost: number): st
     case "im2col":
       return `im2col u${units} cost${cost}`;
   }
-  return undefined;
+  return k;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -37,7 +37,6 @@ function label(k: string, a: readonly number[], units: number, cost: number): st
   const t0 = performance.now();
   await orig(k, a, o);
   const key = label(k, a, o.units, o.cost ?? o.units);
-  if (key === undefined) return;
   const e = times.get(key) ?? [0, 0, 0];
   e[0] += performance.now() - t0;
   e[1]++;
@@ -65,7 +64,7 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) await step();
 console.log(`step ${((performance.now() - t0) / steps).toFixed(1)} ms`);
 for (const [k, [t, c, f]] of [...times].sort((a, b) => b[1][0] - a[1][0])) {
-  const gf = k.startsWith("im2col") ? "" : (f / t / 1e6).toFixed(1) + " GF/s";
+  const gf = /^(sgemm|conv2d_gemm)/.test(k) ? (f / t / 1e6).toFixed(1) + " GF/s" : "";
   console.log(k.padEnd(62), (t / steps).toFixed(1), "ms", c / steps, "calls", gf);
 }
 await cnn.shutdown();
