@@ -42,3 +42,4 @@ import { VGGS } from "./vgg.ts";
 import { INCEPTION_V4S } from "./inception_v4.ts";
 register({ ...ALEXNETS, ...OVERFEATS, ...VGGS, ...INCEPTION_V4S });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
+export { VGG } from "./vgg.ts";

@@ -25,7 +25,7 @@ import {
   ReLU,
   Sequential,
 } from "../layers/mod.ts";
-import { defaultGenerator, type Generator, rangeError, type Tensor } from "../tensor/mod.ts";
+import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
 
 /**
@@ -112,6 +112,53 @@ export class VGG extends Module {
     if (flat !== a) a.dispose();
     const y = this.classifier.forward(flat);
     flat.dispose();
+    return y;
+  }
+
+  /**
+   * Dense evaluation (Simonyan & Zisserman, section 3.2): the classifier applied as convolutions over
+   * the whole feature map (fc6 as a 7x7 conv, fc7 and fc8 as 1x1, dropout off), and the class-score map
+   * averaged spatially. Images of any size with a feature map of at least 7x7 (>= 224 pixels for the
+   * standard rows); at exactly 224x224 it equals {@linkcode VGG.forward} in eval mode. Multi-scale dense
+   * evaluation averages the softmax of this over rescaled (and flipped) copies of an image, e.g. with
+   * `data.averageProbabilities`.
+   *
+   * @example
+   * ```ts
+   * import * as cnn from "../mod.ts";
+   * await cnn.init({ threads: 1 });
+   * const net = cnn.models.create("vgg11", { numClasses: 3 }) as cnn.models.VGG;
+   * net.eval();
+   * const x = cnn.zeros([1, 3, 256, 288]);
+   * console.log(cnn.noGrad(() => net.denseForward(x)).shape); // [1, 3]
+   * ```
+   */
+  denseForward(x: Tensor): Tensor {
+    const f = this.features.forward(x);
+    const [n, , h, w] = f.shape;
+    if (h < 7 || w < 7) {
+      f.dispose();
+      throw rangeError(
+        "run dense evaluation",
+        `the feature map of a ${x.shape[2]}x${x.shape[3]} input is ${h}x${w}, smaller than 7x7`,
+      );
+    }
+    const fcs = [0, 3, 6].map((i) => this.classifier.at(i) as Linear);
+    const kernels = [[7, 7], [1, 1], [1, 1]];
+    let t = f;
+    fcs.forEach((fc, i) => {
+      const [o, inFeatures] = fc.weight.shape;
+      const k = kernels[i];
+      const wk = fc.weight.reshape([o, inFeatures / (k[0] * k[1]), k[0], k[1]]);
+      const next = ops.conv2d(t, wk, { bias: fc.bias, relu: i < 2 });
+      if (wk !== fc.weight) wk.dispose();
+      t.dispose();
+      t = next;
+    });
+    const avg = ops.adaptiveAvgPool2d(t, [1, 1]);
+    t.dispose();
+    const y = avg.reshape([n, avg.shape[1]]);
+    if (y !== avg) avg.dispose();
     return y;
   }
 }
