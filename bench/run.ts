@@ -2,12 +2,19 @@
  * `deno task bench`: runs every `bench/*_bench.ts` (each exports `bench(flags): Promise<BenchRow[]>`;
  * `elementwise_bench.ts` first, whose `peak` rows are the machine's measured Wasm SIMD peak) and prints
  * one table per file with the fraction of that peak. `--json` prints one JSON object per line:
- * `{"name","threads","ms","gflops","peak_gflops"}`. Flags: `--filter=<substring> --runs=<n> --threads=<n>`.
+ * `{"name","threads","ms","gflops","peak_gflops"}`. Flags: `--filter=<substring> --runs=<n> --threads=<n>`;
+ * `--profile=<model>` prints that model's inference time per layer type instead (see profile.ts).
  * @module
  */
 import { type BenchRow, formatRows, gflops, parseFlags } from "./_util.ts";
 
 const flags = parseFlags(Deno.args);
+const profiled = Deno.args.find((a) => a.startsWith("--profile="))?.split("=")[1];
+if (profiled) {
+  const { profile } = await import("./profile.ts");
+  for (const line of await profile(profiled, flags, Deno.args)) console.log(line);
+  Deno.exit(0);
+}
 const dir = new URL(".", import.meta.url);
 const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts")).sort((
   a,
