@@ -4,8 +4,12 @@ import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
 import { kernelsReady, MODEL_KERNELS } from "../_util/kernels_ready.ts";
 
+// `deno task test:soak` sets CNNZOO_SOAK=1: 1,000 training steps instead of 200, and the figures printed.
+const SOAK = Deno.env.get("CNNZOO_SOAK") === "1";
+const TRAIN_STEPS = SOAK ? 1000 : 200;
+
 Deno.test({
-  name: "10,000 forward calls and 200 training steps do not grow memory",
+  name: `10,000 forward calls and ${TRAIN_STEPS} training steps do not grow memory`,
   ignore: !kernelsReady(...MODEL_KERNELS, "sgdStep", "crossEntropyForward"),
   fn: async () => {
     const rt = await cnn.createRuntime({ backend: "wasm", threads: 1 });
@@ -45,8 +49,16 @@ Deno.test({
       net.train();
       await step();
       const beforeTrain = rt.heap.bytesInUse;
-      for (let i = 0; i < 200; i++) await step();
+      const rss0 = Deno.memoryUsage().rss;
+      for (let i = 0; i < TRAIN_STEPS; i++) await step();
       assert.equal(rt.heap.bytesInUse, beforeTrain, "training leaked");
+      if (SOAK) {
+        console.log(
+          `soak: arena ${before} B in use before 10,000 inferences and after; ${beforeTrain} B before and ` +
+            `after ${TRAIN_STEPS} training steps; process RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ` +
+            `${(Deno.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`,
+        );
+      }
     } finally {
       await rt.close();
     }
