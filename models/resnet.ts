@@ -53,9 +53,10 @@ export interface StochasticDepthOptions {
   mode?: "paper" | "inverted";
   /**
    * How the drop rate grows over blocks: "linear" (default, Huang et al.: block i of L, 1-based, drops
-   * with (i / L)(1 − p_L)) or "timm" ((1 − p_L) · i / (L − 1), 0-based i: the first block never drops).
+   * with (i / L)(1 − p_L)), "uniform" (every block survives with p_L, the paper's comparison rule) or
+   * "timm" ((1 − p_L) · i / (L − 1), 0-based i: the first block never drops).
    */
-  rule?: "linear" | "timm";
+  rule?: "linear" | "uniform" | "timm";
   /** Where the gates are drawn from (default: the global generator). */
   generator?: Generator;
 }
@@ -478,8 +479,14 @@ export class ResNet extends Module {
     const dropFor = (): StochasticDepth | null => {
       if (!sd) return null;
       const i = blockIndex++;
-      const p = (sd.rule ?? "linear") === "timm"
+      const rule = sd.rule ?? "linear";
+      if (rule !== "linear" && rule !== "uniform" && rule !== "timm") {
+        throw rangeError(action, `stochasticDepth.rule must be "linear", "uniform" or "timm", got ${rule}`);
+      }
+      const p = rule === "timm"
         ? (totalBlocks > 1 ? (1 - pL) * i / (totalBlocks - 1) : 0)
+        : rule === "uniform"
+        ? 1 - pL
         : (1 - pL) * (i + 1) / totalBlocks;
       return new StochasticDepth(p, { mode: sd.mode ?? "paper", generator: sd.generator });
     };

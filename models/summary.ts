@@ -4,7 +4,7 @@
  * runtime that checks shapes and allocates but computes nothing, so it is fast even for VGG-19.
  * @module
  */
-import { Conv2d, Linear, type Module } from "../layers/mod.ts";
+import { Conv2d, Linear, type Module, StochasticDepth } from "../layers/mod.ts";
 import { createRuntime, noGrad, rangeError, type Tensor, withRuntime, zeros } from "../tensor/mod.ts";
 import { entry, type ModelOptions } from "./registry.ts";
 import { create } from "./registry.ts";
@@ -30,6 +30,11 @@ export interface Summary {
   totalMacs: number;
   /** Bytes of all module outputs of one forward at batch 1 (float32). */
   activationBytes: number;
+  /**
+   * With stochastic depth: the residual branches that can be dropped and their expected number kept in
+   * training, sum of the survival probabilities 1 - p_l (Huang et al.'s expected depth).
+   */
+  stochasticDepth?: { blocks: number; expectedBlocks: number };
   toString(): string;
 }
 
@@ -63,7 +68,8 @@ export async function summary(
     inputSize = [...(options.inputSize ?? e.inputSize)];
     rt = await createRuntime({ backend: "meta" });
     module = withRuntime(rt, () => create(model, options.modelOptions));
-    title = model;
+    const shown = Object.entries(options.modelOptions ?? {}).filter(([k]) => k !== "generator");
+    title = shown.length ? `${model} ${JSON.stringify(Object.fromEntries(shown))}` : model;
     disposeAfter = true;
   } else {
     module = model;
@@ -131,6 +137,10 @@ export async function summary(
     (s, r) => s + 4 * r.outputShape.reduce((p, d) => p * d, 1),
     0,
   );
+  const drops = module.namedModules().map(([, m]) => m).filter((m) => m instanceof StochasticDepth);
+  const stochasticDepth = drops.length
+    ? { blocks: drops.length, expectedBlocks: drops.reduce((sum, d) => sum + (1 - d.p), 0) }
+    : undefined;
   if (disposeAfter) {
     module.dispose();
     await rt?.close();
@@ -143,6 +153,7 @@ export async function summary(
     trainableParams: totalParams,
     totalMacs,
     activationBytes,
+    stochasticDepth,
     toString() {
       const head = ["layer", "type", "output shape", "params", "MACs"];
       const body = rows.map((
@@ -158,6 +169,13 @@ export async function summary(
         `total params ${totalParams.toLocaleString("en-US")}  MACs ${
           totalMacs.toLocaleString("en-US")
         }  activations ${(activationBytes / 2 ** 20).toFixed(1)} MiB`,
+        ...(stochasticDepth
+          ? [
+            `stochastic depth: expected ${
+              stochasticDepth.expectedBlocks.toFixed(2)
+            } of ${stochasticDepth.blocks} residual blocks kept in training`,
+          ]
+          : []),
       ].join("\n");
     },
   };
