@@ -18,3 +18,4 @@ export {
   topK,
 } from "./fit.ts";
 export { type Series, svgCurves } from "./plot.ts";
+export { multiScaleDense, type MultiScaleOptions } from "./multiscale.ts";

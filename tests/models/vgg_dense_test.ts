@@ -67,3 +67,35 @@ Deno.test("VGG dense evaluation matches the windowed classifier and the standard
   });
   net.dispose();
 });
+
+Deno.test("multi-scale dense evaluation averages softmax over scales and flips", async () => {
+  await cnn.init({ threads: 1 });
+  cnn.manualSeed(5);
+  const net = vgg({ layers: [4, "M", 4, "M", 4, "M", 4, "M", 4, "M"] }, { numClasses: 3 });
+  for (const l of [0, 3, 6]) {
+    const fc = net.classifier.at(l) as cnn.nn.Linear;
+    fc.weight.write(sinData(fc.weight.size).map((v) => v * (l === 0 ? 1 : 0.05)));
+  }
+  const h = 230, w = 250;
+  const img = {
+    data: new Float32Array(3 * h * w).map((_, i) => ((i % w) < 60 ? 2 : 0) + 0.1 * Math.sin(i)),
+    c: 3,
+    h,
+    w,
+  };
+  const got = await cnn.train.multiScaleDense(net, img, { scales: [224, 256] });
+  // By hand: the four views through denseForward, softmax, mean.
+  const views = [224, 256].flatMap((q) => {
+    const r = cnn.data.transforms.resizeShorter(img, q);
+    return [r, cnn.data.transforms.hflip(r)];
+  });
+  const want = new Float32Array(3);
+  for (const v of views) {
+    const p = await cnn.noGrad(() => net.denseForward(cnn.tensor(v.data, [1, 3, v.h, v.w])).softmax(1))
+      .toArray() as Float32Array;
+    for (let k = 0; k < 3; k++) want[k] += p[k] / views.length;
+  }
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(got[k] - want[k]) < 1e-6, `${got[k]} vs ${want[k]}`);
+  assert.ok(Math.abs(got.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  net.dispose();
+});
