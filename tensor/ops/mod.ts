@@ -20,6 +20,7 @@ export {
 export { batchNorm, type BatchNormOptions, localResponseNorm, type LrnOptions } from "./norm.ts";
 export { dropout, type DropoutOptions } from "./dropout.ts";
 export { concat } from "./concat.ts";
+export { mul, sigmoid } from "./gate.ts";
 export { crossEntropy, type CrossEntropyOptions, logSoftmax, softmax, weightedSum } from "./loss.ts";
 
 /**
