@@ -43,3 +43,13 @@ import { INCEPTION_V4S } from "./inception_v4.ts";
 register({ ...ALEXNETS, ...OVERFEATS, ...VGGS, ...INCEPTION_V4S });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
 export { VGG } from "./vgg.ts";
+export {
+  type ActivationOrder,
+  type IdentityMappingOptions,
+  IdentityMappingResNet,
+  identityMappingResNet,
+  IdentityMappingUnit,
+  ORDERS,
+  type ShortcutKind,
+  SHORTCUTS,
+} from "./identity_mappings.ts";
