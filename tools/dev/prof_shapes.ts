@@ -2,13 +2,16 @@
  * Profiles one training step of a model: step time, then per-shape time (and GF/s) of the GEMM-like
  * kernels (`sgemm`, `conv2d_gemm`), and the time of every other kernel by name.
  * Usage: deno run -A tools/dev/prof_shapes.ts [model=resnet8_cifar] [batch=128] [threads=2] [steps=3]
+ * [--eval] (`--eval`: eval-mode inference of the model at its own input size instead of a training step)
  * @module
  */
 import * as cnn from "../../mod.ts";
 
-await cnn.init({ threads: Number(Deno.args[2] ?? 2) });
+const evalMode = Deno.args.includes("--eval");
+const args = Deno.args.filter((a) => a !== "--eval");
+await cnn.init({ threads: Number(args[2] ?? 2) });
 const rt = cnn.runtime();
-const steps = Number(Deno.args[3] ?? 3);
+const steps = Number(args[3] ?? 3);
 const times = new Map<string, [number, number, number]>();
 const orig = rt.exec.bind(rt);
 
@@ -43,21 +46,35 @@ function label(k: string, a: readonly number[], units: number, cost: number): st
   e[2] += o.cost ?? o.units;
   times.set(key, e);
 };
-const net = cnn.models.create(Deno.args[0] ?? "resnet8_cifar", { inChannels: 1, numClasses: 10 });
-const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
-const B = Number(Deno.args[1] ?? 128);
-const x = cnn.tensor(new Float32Array(B * 784).map(() => Math.random()), [B, 1, 28, 28]);
-const y = new Int32Array(B).map((_, i) => i % 10);
-net.train();
-const step = async () => {
-  await cnn.tidy(async () => {
-    const loss = cnn.nn.crossEntropy(net.forward(x), y);
-    await loss.backward();
-    await opt.step();
-    opt.zeroGrad();
-    await loss.item();
-  });
-};
+const model = args[0] ?? "resnet8_cifar";
+const B = Number(args[1] ?? 128);
+let step: () => Promise<void>;
+if (evalMode) {
+  const net = cnn.models.create(model);
+  const [c, h, w] = cnn.models.entry(model).inputSize;
+  const x = cnn.tensor(new Float32Array(B * c * h * w).map(() => Math.random()), [B, c, h, w]);
+  net.eval();
+  step = async () => {
+    const out = cnn.noGrad(() => net.forward(x));
+    await out.toArray();
+    out.dispose();
+  };
+} else {
+  const net = cnn.models.create(model, { inChannels: 1, numClasses: 10 });
+  const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
+  const x = cnn.tensor(new Float32Array(B * 784).map(() => Math.random()), [B, 1, 28, 28]);
+  const y = new Int32Array(B).map((_, i) => i % 10);
+  net.train();
+  step = async () => {
+    await cnn.tidy(async () => {
+      const loss = cnn.nn.crossEntropy(net.forward(x), y);
+      await loss.backward();
+      await opt.step();
+      opt.zeroGrad();
+      await loss.item();
+    });
+  };
+}
 await step();
 times.clear();
 const t0 = performance.now();
