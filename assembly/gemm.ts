@@ -284,6 +284,32 @@ export function sgemm(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
   nt: i32, start: i32, end: i32, scratch: usize,
 ): void {
+  sgemmUnits(a, b, c, m, n, k, lda, ldb, ldc, flags, nt, start, end, scratch);
+}
+
+// A batch of equal GEMMs: for i in [0, batch), C_i (+)= op(A_i) op(B_i) with A_i at a + i * sa floats,
+// B_i at b + i * sb, C_i at c + i * sc (each as in sgemm). Units: batch * ceil(m / 96) * ceil(n / nt),
+// unit u is tile u % per (numbered as in sgemm) of GEMM floor(u / per). scratch: GEMM_SCRATCH_BYTES.
+export function sgemm_batched(
+  a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
+  nt: i32, sa: i32, sb: i32, sc: i32, start: i32, end: i32, scratch: usize,
+): void {
+  const per = ((m + MT - 1) / MT) * ((n + nt - 1) / nt);
+  let u = start;
+  while (u < end) {
+    const i = u / per;
+    const uEnd = min(end, (i + 1) * per);
+    const ai = a + (<usize>i * <usize>sa << 2), bi = b + (<usize>i * <usize>sb << 2), ci = c + (<usize>i * <usize>sc << 2);
+    sgemmUnits(ai, bi, ci, m, n, k, lda, ldb, ldc, flags, nt, u - i * per, uEnd - i * per, scratch);
+    u = uEnd;
+  }
+}
+
+// The units [start, end) of one GEMM (see sgemm).
+@inline function sgemmUnits(
+  a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32, flags: i32,
+  nt: i32, start: i32, end: i32, scratch: usize,
+): void {
   const transA = (flags & 1) != 0, transB = (flags & 2) != 0, acc = (flags & 4) != 0;
   const tilesM = (m + MT - 1) / MT;
   const pa = scratch;

@@ -7,6 +7,7 @@
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
+import { conv2dWinograd, useWinograd } from "./winograd.ts";
 
 /** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */
 export interface Conv2dGeometry {
@@ -121,6 +122,7 @@ export async function conv2dForward(
   g: Conv2dGeometry,
   b: { x: number; w: number; bias: number; y: number; relu?: boolean },
 ): Promise<void> {
+  if (useWinograd(g)) return conv2dWinograd(rt, g, b);
   const p = plan(g);
   if (g.n === 1 && isPointwise(g)) {
     // One image, 1x1: the input is already the GEMM's B; write y directly.

@@ -10,3 +10,4 @@ export * from "./optim.ts";
 export * from "./softmax.ts";
 export * from "./norm.ts";
 export * from "./pool.ts";
+export * from "./winograd.ts";

@@ -41,3 +41,30 @@ export function sgemm(
     }
   }
 }
+
+/** A batch of equal GEMMs: GEMM i uses a + 4 * i * sa, b + 4 * i * sb, c + 4 * i * sc; unit u is tile u % per of GEMM floor(u / per). */
+export function sgemm_batched(
+  h: Heap,
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  lda: number,
+  ldb: number,
+  ldc: number,
+  flags: number,
+  nt: number,
+  sa: number,
+  sb: number,
+  sc: number,
+  start: number,
+  end: number,
+): void {
+  const per = Math.ceil(m / MT) * Math.ceil(n / nt);
+  for (let u = start; u < end; u++) {
+    const i = Math.floor(u / per), t = u % per;
+    sgemm(h, a + 4 * i * sa, b + 4 * i * sb, c + 4 * i * sc, m, n, k, lda, ldb, ldc, flags, nt, t, t + 1);
+  }
+}

@@ -13,6 +13,7 @@ import * as optim from "./optim.ts";
 import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
+import * as winograd from "./winograd.ts";
 
 /** A reference kernel: the heap, then the Wasm kernel's arguments. */
 // deno-lint-ignore no-explicit-any
@@ -29,4 +30,5 @@ export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...pool,
   ...probe,
   ...softmax,
+  ...winograd,
 };

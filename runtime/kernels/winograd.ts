@@ -1,0 +1,87 @@
+/**
+ * Winograd F(2x2, 3x3) convolution launcher: 3x3, stride 1, dilation 1, one group. The weights and
+ * input tiles are transformed (`winograd_weight`, `winograd_input`), multiplied as 16 GEMMs of
+ * [cOut, cIn] x [cIn, tiles] in one `sgemm_batched` call, and transformed back into NCHW with bias and
+ * ReLU (`winograd_output`): 4 multiply-adds per output instead of 9.
+ * @module
+ */
+import type { Runtime } from "../runtime.ts";
+import type { Conv2dGeometry } from "./conv2d.ts";
+import { GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
+
+/** Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape. */
+export type ConvAlgorithm = "auto" | "gemm" | "winograd";
+let algorithm: ConvAlgorithm = "auto";
+
+/** @internal Forces the algorithm of eligible convolutions (tests and benchmarks); returns the old one. */
+export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
+  const old = algorithm;
+  algorithm = a;
+  return old;
+}
+
+/** Bytes of the V and M buffers a chunk may use; images are processed in chunks that fit. */
+const BUDGET = 8 << 20;
+
+/** True if the convolution can run as Winograd F(2x2, 3x3). */
+export function winogradApplies(g: Conv2dGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 &&
+    g.dilationW === 1 && g.groups === 1;
+}
+
+/**
+ * True if the convolution should run as Winograd: it applies, and (under "auto") it has enough channels
+ * and tiles that the 2.25x fewer multiply-adds outweigh the transforms.
+ */
+export function useWinograd(g: Conv2dGeometry): boolean {
+  if (algorithm === "gemm" || !winogradApplies(g)) return false;
+  if (algorithm === "winograd") return true;
+  const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);
+  return g.cIn >= 16 && g.cOut >= 16 && tiles >= 32;
+}
+
+/** Scratch bytes per thread of `winograd_input`: one zero-padded input plane. */
+function inputScratchBytes(tilesH: number, tilesW: number): number {
+  return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
+}
+
+/** y = conv(x, w) (+ bias) (ReLU if `relu`) by Winograd F(2x2, 3x3); bias may be 0 (none). */
+export async function conv2dWinograd(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean },
+): Promise<void> {
+  const { cIn: c, cOut: k, h, w, outH, outW } = g;
+  const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2), perImage = tilesH * tilesW;
+  const chunk = Math.max(1, Math.min(g.n, Math.floor(BUDGET / (16 * (c + k) * perImage * 4))));
+  const u = rt.heap.alloc(16 * k * c * 4);
+  const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
+  const m = rt.heap.alloc((16 * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
+  try {
+    await rt.exec("winograd_weight", [b.w, u, k, c], { units: Math.ceil(k * c / 4), cost: 40 * k * c });
+    for (let i0 = 0; i0 < g.n; i0 += chunk) {
+      const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
+      await rt.exec(
+        "winograd_input",
+        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
+        { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes(tilesH, tilesW) },
+      );
+      // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the 16 xi.
+      const { nt, units } = gemmTiling(k, T, rt.threads);
+      await rt.exec(
+        "sgemm_batched",
+        [u, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
+        { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
+      );
+      await rt.exec(
+        "winograd_output",
+        [m, b.y + i0 * k * outH * outW * 4, b.bias, b.relu ? 1 : 0, k, outH, outW, tilesH, tilesW, nb],
+        { units: nb * k, cost: 16 * k * T },
+      );
+    }
+  } finally {
+    rt.heap.free(m);
+    rt.heap.free(v);
+    rt.heap.free(u);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Reference Winograd F(2x2, 3x3) transforms: the readable specification of `assembly/winograd.ts`
+ * (same names and arguments, heap first). Tile t = (img * tilesH + th) * tilesW + tw covers outputs
+ * [2th, 2th + 2) x [2tw, 2tw + 2); its 4x4 input patch starts at (2th - pt, 2tw - pl).
+ * @module
+ */
+import type { Heap } from "../heap.ts";
+
+/** B^T of F(2x2, 3x3). */
+const BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
+/** G of F(2x2, 3x3). */
+const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+/** A^T of F(2x2, 3x3). */
+const AT = [[1, 1, 1, 0], [0, 1, -1, -1]];
+
+/** L X R for small dense matrices. */
+function sandwich(l: number[][], x: number[][], r: number[][]): number[][] {
+  const lx = l.map((row) => x[0].map((_, j) => row.reduce((s, v, p) => s + v * x[p][j], 0)));
+  return lx.map((row) => r[0].map((_, j) => row.reduce((s, v, p) => s + v * r[p][j], 0)));
+}
+
+const transpose = (a: number[][]) => a[0].map((_, j) => a.map((row) => row[j]));
+
+/** u[xi, ko, ci] = (G g G^T)[xi] for g = w[ko, ci] (3x3); unit q: the elements e = ko * c + ci in [4q, 4q + 4). */
+export function winograd_weight(
+  h: Heap,
+  w: number,
+  u: number,
+  kOut: number,
+  c: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32;
+  for (let e = 4 * start; e < Math.min(4 * end, kOut * c); e++) {
+    const g = [0, 1, 2].map((i) => [0, 1, 2].map((j) => f[(w >> 2) + e * 9 + i * 3 + j]));
+    const t = sandwich(G, g, transpose(G));
+    for (let xi = 0; xi < 16; xi++) f[(u >> 2) + xi * kOut * c + e] = t[xi >> 2][xi & 3];
+  }
+}
+
+/** v[xi, ch, t] = (B^T d B)[xi] for the tile's patch d of plane (img, ch); units img * c + ch. */
+export function winograd_input(
+  h: Heap,
+  x: number,
+  v: number,
+  c: number,
+  imgStride: number,
+  H: number,
+  W: number,
+  pt: number,
+  pl: number,
+  tilesH: number,
+  tilesW: number,
+  nimg: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32, T = nimg * tilesH * tilesW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / c), ch = u % c;
+    const at = (i: number, j: number) =>
+      i < 0 || i >= H || j < 0 || j >= W ? 0 : f[(x >> 2) + img * imgStride + (ch * H + i) * W + j];
+    for (let th = 0; th < tilesH; th++) {
+      for (let tw = 0; tw < tilesW; tw++) {
+        const d = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => at(2 * th - pt + i, 2 * tw - pl + j)));
+        const t = (img * tilesH + th) * tilesW + tw;
+        const r = sandwich(BT, d, transpose(BT));
+        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + (xi * c + ch) * T + t] = r[xi >> 2][xi & 3];
+      }
+    }
+  }
+}
+
+/** y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t]; units img * kOut + ko. */
+export function winograd_output(
+  h: Heap,
+  m: number,
+  y: number,
+  bias: number,
+  relu: number,
+  kOut: number,
+  outH: number,
+  outW: number,
+  tilesH: number,
+  tilesW: number,
+  nimg: number,
+  start: number,
+  end: number,
+): void {
+  const f = h.f32, T = nimg * tilesH * tilesW;
+  for (let u = start; u < end; u++) {
+    const img = Math.floor(u / kOut), ko = u % kOut;
+    const b = bias ? f[(bias >> 2) + ko] : 0;
+    for (let th = 0; th < tilesH; th++) {
+      for (let tw = 0; tw < tilesW; tw++) {
+        const t = (img * tilesH + th) * tilesW + tw;
+        const M = [0, 1, 2, 3].map((i) =>
+          [0, 1, 2, 3].map((j) => f[(m >> 2) + ((i * 4 + j) * kOut + ko) * T + t])
+        );
+        const r = sandwich(AT, M, transpose(AT));
+        for (let i = 0; i < 2; i++) {
+          for (let j = 0; j < 2; j++) {
+            const oh = 2 * th + i, ow = 2 * tw + j;
+            if (oh >= outH || ow >= outW) continue;
+            const val = r[i][j] + b;
+            f[(y >> 2) + (u * outH + oh) * outW + ow] = relu && val < 0 ? 0 : val;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import * as K from "../../runtime/kernels/mod.ts";
+import { REF_KERNELS } from "../../runtime/mod.ts";
+import assert from "node:assert/strict";
+import { assertClose } from "../_util/assert_close.ts";
+import { closeBackends, forEachBackend } from "../_util/backends.ts";
+import { Buf } from "../_util/buffers.ts";
+import { convBackward, convForward, type ConvGeom, geom } from "../_util/conv_naive.ts";
+import { int, rng, uniform } from "../_util/rng.ts";
+
+/** A random 3x3 stride-1 convolution: odd sizes, asymmetric padding 0-2, 1-3 images, 1-20 channels. */
+function randomGeom(r: () => number): ConvGeom {
+  for (;;) {
+    const g = geom({
+      n: int(r, 1, 3),
+      cIn: int(r, 1, 20),
+      h: int(r, 1, 13),
+      w: int(r, 1, 13),
+      cOut: int(r, 1, 20),
+      kh: 3,
+      kw: 3,
+      strideH: 1,
+      strideW: 1,
+      padTop: int(r, 0, 2),
+      padBottom: int(r, 0, 2),
+      padLeft: int(r, 0, 2),
+      padRight: int(r, 0, 2),
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+    });
+    if (g.outH >= 1 && g.outW >= 1) return g;
+  }
+}
+
+forEachBackend("winograd kernels match their references on odd shapes", async (rt) => {
+  const r = rng(41);
+  for (let t = 0; t < 12; t++) {
+    const g = randomGeom(r);
+    const label = JSON.stringify(g);
+    const { cIn: c, cOut: k } = g;
+    const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
+    // Weights
+    const w = uniform(r, k * c * 9);
+    const W = new Buf(rt, w), U = new Buf(rt, 16 * k * c), Ur = new Buf(rt, 16 * k * c);
+    const groups = Math.ceil(k * c / 4);
+    await rt.run("winograd_weight", [W.ptr, U.ptr, k, c], { units: groups });
+    REF_KERNELS.winograd_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
+    assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
+    // Input tiles
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * c * T);
+    const Vr = new Buf(rt, 16 * c * T);
+    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n];
+    const scratch = (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
+    await rt.run("winograd_input", inArgs, { units: g.n * c, scratchBytes: scratch });
+    REF_KERNELS.winograd_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
+    assertClose(V.read(), Vr.read(), { rtol: 1e-6, atol: 1e-6, label: `input ${label}` });
+    // Output tiles, with bias and ReLU
+    const M = new Buf(rt, uniform(r, 16 * k * T + 4)), bias = new Buf(rt, uniform(r, k));
+    const ys = g.n * k * g.outH * g.outW;
+    for (const relu of [0, 1]) {
+      const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
+      await rt.run("winograd_output", [M.ptr, Y.ptr, bias.ptr, relu, ...outArgs], { units: g.n * k });
+      REF_KERNELS.winograd_output(rt.heap, M.ptr, Yr.ptr, bias.ptr, relu, ...outArgs, 0, g.n * k);
+      assertClose(Y.read(), Yr.read(), { rtol: 1e-6, atol: 1e-6, label: `output relu=${relu} ${label}` });
+      Y.free(label);
+      Yr.free(label);
+    }
+    for (const b of [W, U, Ur, X, V, Vr, M, bias]) b.free(label);
+  }
+});
+
+forEachBackend("sgemm_batched matches its reference", async (rt) => {
+  const r = rng(42);
+  for (let t = 0; t < 6; t++) {
+    const [m, n, k, batch] = [int(r, 1, 130), int(r, 1, 300), int(r, 1, 40), int(r, 1, 4)];
+    const A = new Buf(rt, uniform(r, batch * m * k)), B = new Buf(rt, uniform(r, batch * k * n));
+    const C = new Buf(rt, batch * m * n), Cr = new Buf(rt, batch * m * n);
+    const { nt, units } = K.gemmTiling(m, n, rt.threads);
+    const args = [A.ptr, B.ptr, C.ptr, m, n, k, k, n, n, 0, nt, m * k, k * n, m * n];
+    await rt.run("sgemm_batched", args, { units: batch * units, scratchBytes: K.GEMM_SCRATCH_BYTES });
+    REF_KERNELS.sgemm_batched(rt.heap, A.ptr, B.ptr, Cr.ptr, ...args.slice(3), 0, batch * units);
+    const label = `m${m} n${n} k${k} batch ${batch}`;
+    assertClose(C.read(), Cr.read(), { rtol: 1e-5, atol: 1e-5 * Math.sqrt(k), label });
+    for (const b of [A, B, C, Cr]) b.free(label);
+  }
+});
+
+forEachBackend("Winograd convolution forward and input gradient match the direct convolution", async (rt) => {
+  const old = K.setConvAlgorithm("winograd");
+  try {
+    const r = rng(43);
+    const cases = [
+      geom({
+        n: 2,
+        cIn: 64,
+        h: 14,
+        w: 14,
+        cOut: 48,
+        kh: 3,
+        kw: 3,
+        strideH: 1,
+        strideW: 1,
+        padTop: 1,
+        padBottom: 1,
+        padLeft: 1,
+        padRight: 1,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      }),
+      ...Array.from({ length: 16 }, () => randomGeom(r)),
+    ];
+    for (const g of cases) {
+      assert.ok(K.useWinograd(g), "the forced algorithm is used");
+      const label = JSON.stringify(g);
+      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
+      const x = uniform(r, xs), w = uniform(r, ws), bias = uniform(r, g.cOut), dy = uniform(r, ys);
+      const X = new Buf(rt, x), W = new Buf(rt, w), B = new Buf(rt, bias), Y = new Buf(rt, ys);
+      const Yr = new Buf(rt, ys), DY = new Buf(rt, dy), DX = new Buf(rt, xs);
+      const relu = int(r, 0, 1) === 1;
+      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: B.ptr, y: Y.ptr }));
+      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Yr.ptr, relu }));
+      await rt.enqueue(() => K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr }));
+      const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cIn + 1) };
+      assertClose(Y.read(), convForward(g, x, w, bias), { ...tol, label: `forward ${label}` });
+      const wantRelu = convForward(g, x, w).map((v) => relu ? Math.max(v, 0) : v);
+      assertClose(Yr.read(), wantRelu, { ...tol, label: `forward relu=${relu} ${label}` });
+      const dxTol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cOut + 1) };
+      assertClose(DX.read(), convBackward(g, x, w, dy).dx, { ...dxTol, label: `dx ${label}` });
+      for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
+    }
+  } finally {
+    K.setConvAlgorithm(old);
+  }
+});
+
+Deno.test("the automatic choice uses Winograd only for 3x3 stride-1 single-group convolutions with enough work", () => {
+  const base = {
+    n: 1,
+    cIn: 64,
+    h: 56,
+    w: 56,
+    cOut: 64,
+    kh: 3,
+    kw: 3,
+    strideH: 1,
+    strideW: 1,
+    padTop: 1,
+    padBottom: 1,
+    padLeft: 1,
+    padRight: 1,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  };
+  assert.equal(K.useWinograd(geom(base)), true);
+  assert.equal(K.useWinograd(geom({ ...base, cIn: 3 })), false, "too few input channels");
+  assert.equal(K.useWinograd(geom({ ...base, strideH: 2, strideW: 2 })), false, "stride 2");
+  assert.equal(K.useWinograd(geom({ ...base, groups: 2 })), false, "groups");
+  assert.equal(K.useWinograd(geom({ ...base, dilationH: 2, dilationW: 2 })), false, "dilation");
+  assert.equal(K.useWinograd(geom({ ...base, kh: 5, kw: 5 })), false, "5x5");
+});
+
+Deno.test("close backends (winograd)", closeBackends);
