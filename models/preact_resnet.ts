@@ -68,7 +68,7 @@ export interface PreActConfig {
   kernels?: readonly number[];
 }
 
-/** Options of the family: the common ones (`dropout` sits between the two convs of a basic unit, as WRN) plus row overrides. */
+/** Options of the family: the common ones (`dropout` sits between consecutive convs of a basic or kernels unit, as WRN; before the last conv of a bottleneck) plus row overrides. */
 export interface PreActOptions extends ModelOptions, Partial<PreActConfig> {
   /** Generator for the weights (default: the global generator). */
   generator?: Generator;
@@ -571,7 +571,7 @@ export const WRNS: Record<string, [number, number]> = {
 function wrnEntry(depth: number, k: number): ModelEntry {
   const e = entryOf(
     wrnConfig(depth, k),
-    `WRN-${depth}-${k} (Zagoruyko & Komodakis, CIFAR, pre-activation; option dropout between the convs, 0.3 in the paper; options block (kernel sizes, default [3, 3]) or l as wrn())`,
+    `WRN-${depth}-${k} (Zagoruyko & Komodakis, CIFAR, pre-activation; option dropout between the convs, 0.3 in the paper; block type by option block (kernel sizes) or l, as wrn())`,
   );
   return { ...e, build: (o) => wrn(depth, k, o as WrnOptions) };
 }
