@@ -9,6 +9,10 @@
  * KaimingHe/resnet-1k-layers, szagoruyko/wide-residual-networks). The network starts with a plain conv
  * (plus a 3×3/2 max-pool on ImageNet) and ends with BN → ReLU → global average pool → FC.
  *
+ * Wide ResNets may use any block type of the WRN paper (section 2, Tables 1 and 2) as a list of kernel
+ * sizes: B(3,3) (the default, {@linkcode PreActBasicBlock}), B(3,1,3), B(1,3,1), B(1,3), B(3,1), B(3,1,1)
+ * or B(3)×l, built by {@linkcode PreActKernelBlock} (row field `kernels`, builder {@linkcode wrn}).
+ *
  * torchvision has no pre-activation ResNet, so the state-dict keys are ours, in torchvision's style:
  * `conv1.weight`, `layer1.0.bn1.weight`, `layer1.0.conv1.weight`, ..., `layer2.0.downsample.0.weight`,
  * `bn.weight`, `fc.weight`.
@@ -22,6 +26,8 @@
  * await cnn.init({ threads: 1 });
  * const net = cnn.models.create("wrn_16_4", { dropout: 0.3 });
  * console.log(net.numParameters()); // 2748890
+ * const b313 = cnn.models.create("wrn_22_2", { block: [3, 1, 3] }); // Table 1: WRN-22-2 with B(3,1,3)
+ * console.log(b313.numParameters());
  * ```
  * @module
  */
@@ -55,9 +61,14 @@ export interface PreActConfig {
   stemWidth?: number;
   /** Where a bottleneck's stride goes: the 3×3 (timm, fb.resnet.torch; ImageNet default) or the first 1×1 (resnet-1k-layers; CIFAR default). */
   strideOn?: "3x3" | "1x1";
+  /**
+   * Kernel sizes of the convs of a basic unit (WRN block type, e.g. [3, 1, 3] for B(3,1,3)); odd integers
+   * >= 1. Default undefined: two 3×3 convs ({@linkcode PreActBasicBlock}, also used for [3, 3]).
+   */
+  kernels?: readonly number[];
 }
 
-/** Options of the family: the common ones (`dropout` sits between the two convs of a basic unit, as WRN) plus row overrides. */
+/** Options of the family: the common ones (`dropout` sits between consecutive convs of a basic or kernels unit, as WRN; before the last conv of a bottleneck) plus row overrides. */
 export interface PreActOptions extends ModelOptions, Partial<PreActConfig> {
   /** Generator for the weights (default: the global generator). */
   generator?: Generator;
@@ -151,6 +162,132 @@ export class PreActBasicBlock extends Module {
   }
 }
 
+/** Options of a {@linkcode PreActKernelBlock}. */
+export interface KernelBlockOptions {
+  /** Kernel size of each conv, in order (odd integers >= 1), e.g. [3, 1, 3] for B(3,1,3). */
+  kernels: readonly number[];
+  /** Stride of the first conv and of the projection (default 1). */
+  stride?: number;
+  /** Dropout probability in front of every conv after the first (default 0: no Dropout modules). */
+  dropout?: number;
+}
+
+/** The paper's name of a block type, e.g. "B(3,1,3)". */
+function blockName(kernels: readonly number[]): string {
+  return `B(${kernels.join(",")})`;
+}
+
+/** `value` as a list of odd kernel sizes >= 1, or a RangeError naming the option `what`. */
+function checkKernels(action: string, value: unknown, what = "kernels"): readonly number[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw rangeError(
+      action,
+      `${what} must be a non-empty list of kernel sizes such as [3, 1, 3], got ${JSON.stringify(value)}`,
+    );
+  }
+  const bad = value.findIndex((k) => !(Number.isInteger(k) && k >= 1 && k % 2 === 1));
+  if (bad >= 0) {
+    throw rangeError(
+      action,
+      `${what} must hold odd integers >= 1 (a k×k conv pads (k − 1) / 2), got ${
+        JSON.stringify(value[bad])
+      } at index ${bad} of ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/** True for [3, 3], the block type of {@linkcode PreActBasicBlock}. */
+function isB33(kernels: readonly number[]): boolean {
+  return kernels.length === 2 && kernels[0] === 3 && kernels[1] === 3;
+}
+
+/**
+ * Full pre-activation unit with one conv per entry of `kernels`, WRN's block types B(3,1,3), B(1,3,1),
+ * B(1,3), B(3,1), B(3,1,1), B(3)×l, ...: `bn1` → ReLU → `conv1` → `bn2` → ReLU → [`dropout2`] → `conv2`
+ * → ... → `bn<c>` → ReLU → [`dropout<c>`] → `conv<c>`, added to the input (or to the 1×1 projection
+ * `downsample.0` of the pre-activated input where the shape changes: the first BN-ReLU is shared).
+ *
+ * Every conv outputs `cout` channels (the paper's block width); the first one carries the stride; a k×k
+ * conv pads (k − 1) / 2. With dropout p > 0 a `dropout<i>` sits in front of each `conv<i>` after the first
+ * (after its ReLU), i.e. between every consecutive pair of convs; a one-conv unit has none. Dropout adds
+ * no state-dict keys. For [3, 3] the keys equal {@linkcode PreActBasicBlock}'s (which the networks use).
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * import { PreActKernelBlock } from "./preact_resnet.ts";
+ * await cnn.init({ threads: 1 });
+ * const unit = new PreActKernelBlock(16, 32, { kernels: [3, 1, 3], stride: 2, dropout: 0.3 });
+ * console.log(unit.namedChildren().map(([name]) => name));
+ * // ["bn1", "conv1", "bn2", "dropout2", "conv2", "bn3", "dropout3", "conv3", "downsample"]
+ * const y = unit.forward(cnn.zeros([1, 16, 8, 8]));
+ * console.log(y.shape); // [1, 32, 4, 4]
+ * ```
+ */
+export class PreActKernelBlock extends Module {
+  /** Kernel size of each conv, in order. */
+  readonly kernels: readonly number[];
+  // The modules are assigned in the constructor so that their keys come in order (bn1, conv1, bn2, ...);
+  // `declare` keeps these typed without creating the properties early.
+  /** Pre-activation BN of the unit input (shared with the projection). */
+  declare readonly bn1: BatchNorm2d;
+  /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
+  declare readonly downsample: Sequential | null;
+
+  /** A unit from `cin` to `cout` channels. */
+  constructor(cin: number, cout: number, options: KernelBlockOptions) {
+    super();
+    const kernels = checkKernels("create PreActKernelBlock", options.kernels);
+    const stride = options.stride ?? 1;
+    const p = options.dropout ?? 0;
+    this.kernels = Object.freeze([...kernels]);
+    const self = this as unknown as Record<string, Module | null>;
+    kernels.forEach((k, i) => {
+      const c = i === 0 ? cin : cout;
+      self[`bn${i + 1}`] = new BatchNorm2d(c);
+      if (i > 0 && p > 0) self[`dropout${i + 1}`] = new Dropout(p);
+      self[`conv${i + 1}`] = conv(c, cout, k, i === 0 ? stride : 1);
+    });
+    self.downsample = stride !== 1 || cin !== cout ? projection(cin, cout, stride) : null;
+  }
+
+  /** The i-th conv (1-based, as its key `conv<i>`). */
+  conv(i: number): Conv2d {
+    return (this as unknown as Record<string, Conv2d>)[`conv${i}`];
+  }
+
+  /** The i-th BN (1-based: `bn<i>` normalises the input of `conv<i>`). */
+  bn(i: number): BatchNorm2d {
+    return (this as unknown as Record<string, BatchNorm2d>)[`bn${i}`];
+  }
+
+  /** The dropout in front of `conv<i>` (i >= 2), or null. */
+  dropoutBefore(i: number): Dropout | null {
+    return (this as unknown as Record<string, Dropout | undefined>)[`dropout${i}`] ?? null;
+  }
+
+  /** The branch after the first BN-ReLU. */
+  rest(pre: Tensor): Tensor {
+    const steps: ((t: Tensor) => Tensor)[] = [(t) => this.conv(1).forward(t)];
+    for (let i = 2; i <= this.kernels.length; i++) {
+      const d = this.dropoutBefore(i);
+      steps.push(
+        (t) => this.bn(i).forward(t),
+        ops.relu,
+        ...(d ? [(t: Tensor) => d.forward(t)] : []),
+        (t) => this.conv(i).forward(t),
+      );
+    }
+    return chain(pre, steps);
+  }
+
+  /** x + F(x). */
+  forward(x: Tensor): Tensor {
+    return unitForward(this, x);
+  }
+}
+
 /** Full pre-activation bottleneck unit: (BN-ReLU-conv) × 3, 1×1 → 3×3 → 1×1 (4× expansion). */
 export class PreActBottleneck extends Module {
   /** Pre-activation BN of the unit input (shared with the projection). */
@@ -211,7 +348,7 @@ export class PreActBottleneck extends Module {
   }
 }
 
-const ROW_FIELDS = ["block", "depths", "layout", "widths", "stemWidth", "strideOn"] as const;
+const ROW_FIELDS = ["block", "depths", "layout", "widths", "stemWidth", "strideOn", "kernels"] as const;
 
 /**
  * The family's network: `conv1` (→ `maxpool` on ImageNet) → `layer1..N` → `bn` → `relu` → `avgpool` →
@@ -228,10 +365,15 @@ export class PreActResNet extends Module {
     for (const k of ROW_FIELDS) {
       if (options[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = options[k];
     }
-    this.config = Object.freeze(c);
     const action = "create PreActResNet";
     if (c.block !== "basic" && c.block !== "bottleneck") {
       throw rangeError(action, `block must be "basic" or "bottleneck", got ${JSON.stringify(c.block)}`);
+    }
+    if (c.kernels !== undefined) {
+      c.kernels = Object.freeze([...checkKernels(action, c.kernels)]);
+      if (c.block !== "basic") {
+        throw rangeError(action, `kernels apply to block "basic" only, got block ${JSON.stringify(c.block)}`);
+      }
     }
     if (c.layout !== "imagenet" && c.layout !== "cifar") {
       throw rangeError(action, `layout must be "imagenet" or "cifar", got ${JSON.stringify(c.layout)}`);
@@ -239,6 +381,7 @@ export class PreActResNet extends Module {
     if (!c.depths.length || !c.depths.every((d) => Number.isInteger(d) && d >= 1)) {
       throw rangeError(action, `depths must be integers >= 1, got [${c.depths}]`);
     }
+    this.config = Object.freeze(c);
     const imagenet = c.layout === "imagenet";
     const expansion = c.block === "bottleneck" ? 4 : 1;
     const base = imagenet ? 64 : 16;
@@ -256,13 +399,19 @@ export class PreActResNet extends Module {
       ? new Conv2d(inChannels, stemWidth, { kernelSize: 7, stride: 2, padding: 3, bias: false })
       : conv(inChannels, stemWidth, 3);
     if (imagenet) self.maxpool = new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 });
-    const Unit = c.block === "bottleneck" ? PreActBottleneck : PreActBasicBlock;
+    const kernels = c.kernels && !isB33(c.kernels) ? c.kernels : undefined;
+    const unit = (cin: number, cout: number, stride: number): Module =>
+      c.block === "bottleneck"
+        ? new PreActBottleneck(cin, cout, { stride, strideOn, dropout })
+        : kernels
+        ? new PreActKernelBlock(cin, cout, { kernels, stride, dropout })
+        : new PreActBasicBlock(cin, cout, { stride, strideOn, dropout });
     let cin = stemWidth;
     c.depths.forEach((n, si) => {
       const stage = new Sequential();
       for (let i = 0; i < n; i++) {
         const stride = i === 0 && si > 0 ? 2 : 1;
-        stage.add(new Unit(cin, widths[si], { stride, strideOn, dropout }));
+        stage.add(unit(cin, widths[si], stride));
         cin = widths[si];
       }
       self[`layer${si + 1}`] = stage;
@@ -303,22 +452,94 @@ export const PREACT_RESNETS = {
 } as const satisfies Record<string, PreActConfig>;
 
 /**
- * The row of WRN-depth-k: (depth − 4) / 6 basic pre-activation units per stage, widths 16k, 32k, 64k after
- * a 16-channel 3×3 stem.
+ * The row of WRN-depth-k with block type `kernels` (default [3, 3], B(3,3)): n = (depth − 4) / (3c) units
+ * per stage for c convs per unit (6n + 4 for B(3,3), 9n + 4 for B(3,1,3), ...), widths 16k, 32k, 64k after
+ * a 16-channel 3×3 stem. The row has no `kernels` field for [3, 3], so WRN-d-k is unchanged.
+ *
+ * @example
+ * ```ts
+ * import { wrnConfig } from "./preact_resnet.ts";
+ * console.log(wrnConfig(28, 10).depths); // [4, 4, 4]
+ * console.log(wrnConfig(40, 2, [1, 3, 1]).depths); // [4, 4, 4]: Table 1, B(1,3,1)
+ * ```
  */
-export function wrnConfig(depth: number, k: number): PreActConfig {
-  const n = (depth - 4) / 6;
+export function wrnConfig(depth: number, k: number, kernels: readonly number[] = [3, 3]): PreActConfig {
+  const action = "create WRN";
+  checkKernels(action, kernels);
+  const c = kernels.length;
+  const n = (depth - 4) / (3 * c);
   if (!Number.isInteger(n) || n < 1) {
-    throw rangeError("create WRN", `depth must be 6n + 4 with n >= 1, got ${depth}`);
+    throw rangeError(
+      action,
+      `depth must be ${3 * c}n + 4 with n >= 1 for ${c} conv${c > 1 ? "s" : ""} per block (${
+        blockName(kernels)
+      }), got ${depth}`,
+    );
   }
-  if (!Number.isInteger(k) || k < 1) throw rangeError("create WRN", `k must be an integer >= 1, got ${k}`);
+  if (!Number.isInteger(k) || k < 1) throw rangeError(action, `k must be an integer >= 1, got ${k}`);
   return {
     block: "basic",
     depths: [n, n, n],
     layout: "cifar",
     widths: [16 * k, 32 * k, 64 * k],
     stemWidth: 16,
+    ...(isB33(kernels) ? {} : { kernels: [...kernels] }),
   };
+}
+
+/**
+ * Options of {@linkcode wrn}: the family's options and row overrides, with the WRN block type given as
+ * `block` (a list of kernel sizes) or `l` (deepening factor).
+ */
+export interface WrnOptions extends ModelOptions, Omit<Partial<PreActConfig>, "block" | "kernels"> {
+  /** Block type as kernel sizes, e.g. [3, 1, 3] for B(3,1,3) (default [3, 3]; [3, 3, 3] is B(3)×3). */
+  block?: readonly number[];
+  /**
+   * Deepening factor: convs per block. Alone it means B(3)×l (l 3×3 convs); with `block` it must equal
+   * `block.length`.
+   */
+  l?: number;
+  /** Dropout in front of every conv of a block after the first (0.3 in the paper; default 0). */
+  dropout?: number;
+  /** Generator for the weights (default: the global generator). */
+  generator?: Generator;
+}
+
+/**
+ * Builds WRN-depth-k (CIFAR, pre-activation) with any block type of the WRN paper: `block` as kernel sizes
+ * (B(3,3) by default, B(3,1,3), B(1,3,1), B(1,3), B(3,1), B(3,1,1)) or the deepening factor `l` (B(3)×l).
+ * The depth counts convs: n = (depth − 4) / (3 · convs per block) units per stage, a RangeError when that is
+ * not an integer >= 1. `wrn(d, k)` has the keys and weights layout of the registry's `wrn_<d>_<k>`, which
+ * accepts the same options.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * import { wrn } from "./preact_resnet.ts";
+ * await cnn.init({ threads: 1 });
+ * const b33 = wrn(16, 4); // WRN-16-4, same as cnn.models.create("wrn_16_4")
+ * console.log(b33.numParameters()); // 2748890
+ * const b313 = wrn(22, 2, { block: [3, 1, 3], dropout: 0.3 }); // Table 1
+ * const deep = wrn(16, 2, { l: 4 }); // Table 2: B(3,3,3,3), one block per stage
+ * console.log(b313.numParameters(), deep.numParameters());
+ * ```
+ */
+export function wrn(depth: number, k: number, options: WrnOptions = {}): PreActResNet {
+  const action = "create WRN";
+  const { block, l, ...rest } = options;
+  if ((rest as Record<string, unknown>).kernels !== undefined) {
+    throw rangeError(action, "give the block type as option block (e.g. block: [3, 1, 3]), not kernels");
+  }
+  if (l !== undefined && !(Number.isInteger(l) && l >= 1)) {
+    throw rangeError(action, `l (convs per block) must be an integer >= 1, got ${l}`);
+  }
+  const kernels = block === undefined
+    ? (l === undefined ? [3, 3] : Array<number>(l).fill(3))
+    : checkKernels(action, block, "block");
+  if (l !== undefined && kernels.length !== l) {
+    throw rangeError(action, `l = ${l} but block ${blockName(kernels)} has ${kernels.length} convs`);
+  }
+  return preactResNet(wrnConfig(depth, k, kernels), rest);
 }
 
 /** Builds a pre-activation network from a row. */
@@ -348,10 +569,11 @@ export const WRNS: Record<string, [number, number]> = {
 };
 
 function wrnEntry(depth: number, k: number): ModelEntry {
-  return entryOf(
+  const e = entryOf(
     wrnConfig(depth, k),
-    `WRN-${depth}-${k} (Zagoruyko & Komodakis, CIFAR, pre-activation; option dropout between the convs, 0.3 in the paper)`,
+    `WRN-${depth}-${k} (Zagoruyko & Komodakis, CIFAR, pre-activation; option dropout between the convs, 0.3 in the paper; block type by option block (kernel sizes) or l, as wrn())`,
   );
+  return { ...e, build: (o) => wrn(depth, k, o as WrnOptions) };
 }
 
 /** Resolves `wrn_<depth>_<k>` for any depth = 6n + 4 and k >= 1 (undefined for other names). */
