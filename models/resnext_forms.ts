@@ -119,9 +119,13 @@ function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
  * ```
  */
 export class ResNeXtPath extends Module {
+  /** 1×1, in → d (slice of the grouped block's conv1). */
   conv1: Conv2d;
+  /** BN over the path's d channels. */
   bn1: BatchNorm2d;
+  /** 3×3, d → d (group i of the grouped block's conv2). */
   conv2: Conv2d;
+  /** BN over the path's d channels. */
   bn2: BatchNorm2d;
   /** Form (a) only: the path's own 1×1 to the block's output channels. */
   conv3: Conv2d | null;
@@ -193,11 +197,27 @@ export interface ResNeXtBlockOptions {
   generator?: Generator;
 }
 
-/** What both block forms share: paths, bn3, shortcut, and the residual sum. */
-abstract class ResNeXtBlockBase extends Module {
+/**
+ * What forms (a) and (b) share: the C paths, the shortcut and the residual sum (the base class of
+ * {@linkcode ResNeXtBlockA} and {@linkcode ResNeXtBlockB}).
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * import { ResNeXtBlock, ResNeXtBlockB } from "./resnext_forms.ts";
+ * await cnn.init({ threads: 1 });
+ * const block: ResNeXtBlock = new ResNeXtBlockB(8, 8, { cardinality: 2, width: 2 });
+ * console.log(block.lastBn() === (block as ResNeXtBlockB).bn3); // true
+ * ```
+ */
+export abstract class ResNeXtBlock extends Module {
+  /** The C paths (`paths.0`, `paths.1`, ...), each a {@linkcode ResNeXtPath}. */
   paths: ModuleList;
+  /** Shortcut module, or null for the identity. */
   downsample: Module | null;
+  /** Stochastic depth gate on the branch, or null. */
   drop: StochasticDepth | null;
+  /** Whether the shortcut is added (false only in DRN's non-residual levels). */
   residual: boolean;
   /** Cardinality C. */
   readonly cardinality: number;
@@ -206,6 +226,7 @@ abstract class ResNeXtBlockBase extends Module {
   /** Output channels. */
   readonly outChannels: number;
 
+  /** The paths of a form-`form` block from `inChannels` to `outChannels` (see {@linkcode ResNeXtBlockOptions}). */
   constructor(
     form: ResNeXtForm,
     inChannels: number,
@@ -284,7 +305,8 @@ abstract class ResNeXtBlockBase extends Module {
  * console.log(block.paths.length, block.forward(cnn.zeros([1, 32, 6, 6])).shape); // 4 [1, 32, 6, 6]
  * ```
  */
-export class ResNeXtBlockA extends ResNeXtBlockBase {
+export class ResNeXtBlockA extends ResNeXtBlock {
+  /** BN of the summed path outputs. */
   bn3: BatchNorm2d;
 
   /** A block from `inChannels` to `outChannels` (the shortcut must produce `outChannels` too). */
@@ -328,8 +350,10 @@ export class ResNeXtBlockA extends ResNeXtBlockBase {
  * console.log(block.conv3.weight.shape); // [32, 16, 1, 1]
  * ```
  */
-export class ResNeXtBlockB extends ResNeXtBlockBase {
+export class ResNeXtBlockB extends ResNeXtBlock {
+  /** 1×1, C·d → out, over the concatenated paths. */
   conv3: Conv2d;
+  /** BN after conv3. */
   bn3: BatchNorm2d;
 
   /** A block from `inChannels` to `outChannels` (the shortcut must produce `outChannels` too). */
@@ -428,19 +452,19 @@ function checkForm(action: string, form: unknown): ResNeXtForm {
 }
 
 /** A Bottleneck's cardinality and width, or a RangeError when it is not a grouped (ResNeXt) bottleneck. */
-function groupedShape(action: string, block: unknown): { c: number; d: number } {
+function groupedShape(action: string, block: unknown): { block: Bottleneck; c: number; d: number } {
   if (!(block instanceof Bottleneck)) {
     const what = block instanceof Module ? `a ${block.constructor.name}` : String(block);
     throw rangeError(action, `expected a grouped Bottleneck of models/resnet.ts, got ${what}`);
   }
   const c = block.conv2.options.groups;
   if (c < 2) throw rangeError(action, `the Bottleneck has groups ${c}; form (c) needs groups > 1`);
-  return { c, d: block.conv2.weight.shape[1] };
+  return { block, c, d: block.conv2.weight.shape[1] };
 }
 
 /**
- * The form-(a) or form-(b) block computing what a grouped (form c) `Bottleneck` of models/resnet.ts
- * computes, with its weights, BN affine parameters, running statistics and `num_batches_tracked` copied
+ * The form-(a) or form-(b) block computing what `grouped`, a grouped (form c) `Bottleneck` of
+ * models/resnet.ts (groups > 1, e.g. `layer1.0` of `resnext29_8x64d`), computes, with its weights, BN affine parameters, running statistics and `num_batches_tracked` copied
  * by slicing: path i gets output channels [i·d, (i+1)·d) of `conv1`, `bn1`, `conv2` (group i) and `bn2`;
  * in form (a) also input channels [i·d, (i+1)·d) of `conv3`, in form (b) all of `conv3`; `bn3`, the
  * shortcut (copied), stride, dilation, stochastic depth and training mode carry over. The source block is
@@ -449,28 +473,21 @@ function groupedShape(action: string, block: unknown): { c: number; d: number } 
  * @example
  * ```ts
  * import * as cnn from "../mod.ts";
- * import { Bottleneck } from "./resnet.ts";
  * import { resnextBlockFromGrouped } from "./resnext_forms.ts";
  * await cnn.init({ threads: 1 });
  * const net = cnn.models.create("resnext29_8x64d", { groups: 4, widths: [8, 16, 32], depths: [1, 1, 1] });
- * const grouped = net.namedModules().find(([k]) => k === "layer2.0")![1] as Bottleneck;
+ * const grouped = net.namedModules().find(([k]) => k === "layer2.0")![1];
  * const a = await resnextBlockFromGrouped(grouped, "a");
  * console.log(a.paths.length, a.numParameters() === grouped.numParameters()); // 4 true
  * ```
  */
-export async function resnextBlockFromGrouped(block: Bottleneck, form: "a"): Promise<ResNeXtBlockA>;
-export async function resnextBlockFromGrouped(block: Bottleneck, form: "b"): Promise<ResNeXtBlockB>;
-export async function resnextBlockFromGrouped(
-  block: Bottleneck,
-  form: ResNeXtForm,
-): Promise<ResNeXtBlockA | ResNeXtBlockB>;
-export async function resnextBlockFromGrouped(
-  block: Bottleneck,
-  form: ResNeXtForm,
-): Promise<ResNeXtBlockA | ResNeXtBlockB> {
+export async function resnextBlockFromGrouped<F extends ResNeXtForm>(
+  grouped: Module,
+  form: F,
+): Promise<F extends "a" ? ResNeXtBlockA : ResNeXtBlockB> {
   const action = `convert a ResNeXt block to form ${JSON.stringify(form)}`;
   checkForm(action, form);
-  const { c, d } = groupedShape(action, block);
+  const { block, c, d } = groupedShape(action, grouped);
   const [cd, inChannels] = block.conv1.weight.shape;
   const out = block.conv3.weight.shape[0];
   const s1 = block.conv1.options.stride, s3 = block.conv2.options.stride;
@@ -507,7 +524,7 @@ export async function resnextBlockFromGrouped(
   if (target instanceof ResNeXtBlockB) await put(target.conv3.weight, w3);
   await copyBn(target.bn3, block.bn3);
   target.train(block.training);
-  return target;
+  return target as F extends "a" ? ResNeXtBlockA : ResNeXtBlockB;
 }
 
 /**
