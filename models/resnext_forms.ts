@@ -531,7 +531,9 @@ export async function resnextBlockFromGrouped<F extends ResNeXtForm>(
  * Converts every grouped `Bottleneck` (groups > 1) of a network built by models/resnet.ts — e.g.
  * `models.create("resnext29_8x64d")` or `"resnext50_32x4d"` — to form (a) or (b) IN PLACE, keeping its
  * key prefix (`layer1.0` stays `layer1.0`); the network then computes the same function, in eval and
- * training mode. The replaced blocks' tensors are disposed. `net.config` still describes the grouped row.
+ * training mode. The replaced blocks' tensors are disposed; if some block cannot be converted (a shortcut
+ * other than a conv + BN projection or option A), nothing is replaced. `net.config` still describes the
+ * grouped row.
  * Returns the network.
  *
  * @example
@@ -556,14 +558,21 @@ export async function resnextToForm<M extends Module>(net: M, form: ResNeXtForm)
     }
   }
   if (sites.length === 0) throw rangeError(action, "it has no grouped Bottleneck (groups > 1)");
-  for (const [parent, name, old] of sites) {
-    const replacement = await resnextBlockFromGrouped(old, form);
+  // build every replacement first, so that a block that cannot be converted leaves the network untouched
+  const replacements: ResNeXtBlock[] = [];
+  try {
+    for (const [, , old] of sites) replacements.push(await resnextBlockFromGrouped(old, form));
+  } catch (e) {
+    for (const r of replacements) r.dispose();
+    throw e;
+  }
+  sites.forEach(([parent, name, old], i) => {
     if (parent instanceof Sequential || parent instanceof ModuleList || parent instanceof Concat) {
-      parent.items.set(name, replacement);
+      parent.items.set(name, replacements[i]);
     } else {
-      (parent as unknown as Record<string, Module>)[name] = replacement;
+      (parent as unknown as Record<string, Module>)[name] = replacements[i];
     }
     old.dispose();
-  }
+  });
   return net;
 }

@@ -469,8 +469,15 @@ Deno.test("bad input gives RangeErrors that say what is wrong", async () => {
       /^Cannot create ResNeXtPath: strideOn must be "3x3" or "1x1", got "2x2"$/,
     );
   });
-  // a failed conversion leaves the network as it was
-  assert.ok(mod(net, "layer1.0") instanceof Bottleneck);
+  // a block that cannot be converted (an unknown shortcut in layer2.0) leaves the whole network as it was
+  (mod(net, "layer2.0") as Bottleneck).downsample = new cnn.nn.Identity();
+  await rejectsRange(
+    resnextToForm(net, "a"),
+    /^Cannot convert a ResNeXt block to form "a": its shortcut is a Identity, not a conv \+ BN projection/,
+  );
+  for (const site of ["layer1.0", "layer1.1", "layer2.0", "layer3.0"]) {
+    assert.ok(mod(net, site) instanceof Bottleneck, site);
+  }
   for (const n of [net, plain, basic]) n.dispose();
 });
 
