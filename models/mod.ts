@@ -53,3 +53,21 @@ export {
   type ShortcutKind,
   SHORTCUTS,
 } from "./identity_mappings.ts";
+export {
+  type KernelBlockOptions,
+  PreActKernelBlock,
+  wrn,
+  wrnConfig,
+  type WrnOptions,
+} from "./preact_resnet.ts";
+export {
+  ResNeXtBlock,
+  ResNeXtBlockA,
+  ResNeXtBlockB,
+  resnextBlockFromGrouped,
+  type ResNeXtBlockOptions,
+  type ResNeXtForm,
+  ResNeXtPath,
+  type ResNeXtPathOptions,
+  resnextToForm,
+} from "./resnext_forms.ts";

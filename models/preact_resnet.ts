@@ -452,28 +452,26 @@ export const PREACT_RESNETS = {
 } as const satisfies Record<string, PreActConfig>;
 
 /**
- * The row of WRN-depth-k with block type `kernels` (default [3, 3], B(3,3)): n = (depth − 4) / (3c) units
- * per stage for c convs per unit (6n + 4 for B(3,3), 9n + 4 for B(3,1,3), ...), widths 16k, 32k, 64k after
- * a 16-channel 3×3 stem. The row has no `kernels` field for [3, 3], so WRN-d-k is unchanged.
+ * The row of WRN-depth-k with block type `kernels` (default [3, 3], B(3,3)): n = (depth − 4) / 6 units per
+ * stage whatever the block type, as the authors' code counts depth, which reproduces the parameter counts
+ * of the paper's Table 1 (WRN-22-2 B(3,1,3) 1.1M, WRN-40-2 B(1,3,1) 1.4M, ...); widths 16k, 32k, 64k
+ * after a 16-channel 3×3 stem. The row has no `kernels` field for [3, 3], so WRN-d-k is unchanged.
  *
  * @example
  * ```ts
  * import { wrnConfig } from "./preact_resnet.ts";
  * console.log(wrnConfig(28, 10).depths); // [4, 4, 4]
- * console.log(wrnConfig(40, 2, [1, 3, 1]).depths); // [4, 4, 4]: Table 1, B(1,3,1)
+ * console.log(wrnConfig(40, 2, [1, 3, 1]).depths); // [6, 6, 6]: Table 1, B(1,3,1)
  * ```
  */
 export function wrnConfig(depth: number, k: number, kernels: readonly number[] = [3, 3]): PreActConfig {
   const action = "create WRN";
   checkKernels(action, kernels);
-  const c = kernels.length;
-  const n = (depth - 4) / (3 * c);
+  const n = (depth - 4) / 6;
   if (!Number.isInteger(n) || n < 1) {
     throw rangeError(
       action,
-      `depth must be ${3 * c}n + 4 with n >= 1 for ${c} conv${c > 1 ? "s" : ""} per block (${
-        blockName(kernels)
-      }), got ${depth}`,
+      `depth must be 6n + 4 with n >= 1 (n units per stage, ${blockName(kernels)}), got ${depth}`,
     );
   }
   if (!Number.isInteger(k) || k < 1) throw rangeError(action, `k must be an integer >= 1, got ${k}`);
@@ -508,8 +506,8 @@ export interface WrnOptions extends ModelOptions, Omit<Partial<PreActConfig>, "b
 /**
  * Builds WRN-depth-k (CIFAR, pre-activation) with any block type of the WRN paper: `block` as kernel sizes
  * (B(3,3) by default, B(3,1,3), B(1,3,1), B(1,3), B(3,1), B(3,1,1)) or the deepening factor `l` (B(3)×l).
- * The depth counts convs: n = (depth − 4) / (3 · convs per block) units per stage, a RangeError when that is
- * not an integer >= 1. `wrn(d, k)` has the keys and weights layout of the registry's `wrn_<d>_<k>`, which
+ * n = (depth − 4) / 6 units per stage for every block type (the authors' depth label, which reproduces the
+ * parameter counts of Table 1), a RangeError when that is not an integer >= 1. `wrn(d, k)` has the keys and weights layout of the registry's `wrn_<d>_<k>`, which
  * accepts the same options.
  *
  * @example
@@ -520,7 +518,7 @@ export interface WrnOptions extends ModelOptions, Omit<Partial<PreActConfig>, "b
  * const b33 = wrn(16, 4); // WRN-16-4, same as cnn.models.create("wrn_16_4")
  * console.log(b33.numParameters()); // 2748890
  * const b313 = wrn(22, 2, { block: [3, 1, 3], dropout: 0.3 }); // Table 1
- * const deep = wrn(16, 2, { l: 4 }); // Table 2: B(3,3,3,3), one block per stage
+ * const deep = wrn(16, 2, { l: 4 }); // B(3,3,3,3), two blocks per stage
  * console.log(b313.numParameters(), deep.numParameters());
  * ```
  */

@@ -38,8 +38,8 @@ const BLOCKS: readonly (readonly number[])[] = [
   [3, 3, 3, 3],
 ];
 
-/** The depth giving one unit per stage: 3c + 4. */
-const depthOf = (kernels: readonly number[]) => 3 * kernels.length + 4;
+/** The depth giving one unit per stage: 10 (n = (depth - 4) / 6 for every block type). */
+const depthOf = (_kernels: readonly number[]) => 10;
 
 function unit(net: cnn.nn.Module, stage: number, i: number): cnn.nn.Module {
   return (net as unknown as Record<string, cnn.nn.Sequential>)[`layer${stage}`].at(i);
@@ -51,7 +51,7 @@ function convOf(u: cnn.nn.Module, i: number): cnn.nn.Conv2d {
 
 /** Parameters of WRN-depth-k with block type `kernels`, from the paper's layout (not from the code). */
 function expectedParams(depth: number, k: number, kernels: readonly number[], classes = 10): number {
-  const n = (depth - 4) / (3 * kernels.length);
+  const n = (depth - 4) / 6;
   let total = 16 * 3 * 3 * 3; // stem
   let cin = 16;
   for (const w of [16 * k, 32 * k, 64 * k]) {
@@ -119,22 +119,22 @@ Deno.test("structure: every block type's unit keys, kernel shapes, padding and s
   }
 });
 
-Deno.test("structure: n = (depth - 4) / (3c) units per stage; widths 16k, 32k, 64k for every conv", () => {
-  const net = onMeta(() => wrn(40, 2, { block: [1, 3, 1] })) as PreActResNet; // Table 1: n = 4
-  assert.deepEqual(net.config.depths, [4, 4, 4]);
+Deno.test("structure: n = (depth - 4) / 6 units per stage; widths 16k, 32k, 64k for every conv", () => {
+  const net = onMeta(() => wrn(40, 2, { block: [1, 3, 1] })) as PreActResNet; // Table 1: n = 6
+  assert.deepEqual(net.config.depths, [6, 6, 6]);
   assert.deepEqual(net.config.kernels, [1, 3, 1]);
   const sd = net.stateDict();
-  assert.ok(sd.has("layer3.3.conv3.weight") && !sd.has("layer3.4.conv1.weight"));
+  assert.ok(sd.has("layer3.5.conv3.weight") && !sd.has("layer3.6.conv1.weight"));
   assert.deepEqual([...sd.get("layer1.0.conv1.weight")!.shape], [32, 16, 1, 1]);
   assert.deepEqual([...sd.get("layer1.0.conv2.weight")!.shape], [32, 32, 3, 3]);
-  assert.deepEqual([...sd.get("layer3.3.conv3.weight")!.shape], [128, 128, 1, 1]);
+  assert.deepEqual([...sd.get("layer3.5.conv3.weight")!.shape], [128, 128, 1, 1]);
   assert.deepEqual([...sd.get("layer1.0.downsample.0.weight")!.shape], [32, 16, 1, 1]); // 16 -> 32
   assert.ok(!sd.has("layer1.1.downsample.0.weight"));
   net.dispose();
-  assert.deepEqual(wrnConfig(22, 2, [3, 1, 3]).depths, [2, 2, 2]);
+  assert.deepEqual(wrnConfig(22, 2, [3, 1, 3]).depths, [3, 3, 3]);
   assert.deepEqual(wrnConfig(40, 2, [3, 1]).depths, [6, 6, 6]);
-  assert.deepEqual(wrnConfig(40, 2, [3]).depths, [12, 12, 12]); // l = 1
-  assert.deepEqual(wrnConfig(16, 2, [3, 3, 3, 3]).depths, [1, 1, 1]); // l = 4
+  assert.deepEqual(wrnConfig(40, 2, [3]).depths, [6, 6, 6]); // l = 1
+  assert.deepEqual(wrnConfig(16, 2, [3, 3, 3, 3]).depths, [2, 2, 2]); // l = 4
   // l alone is B(3)×l; with a matching block it is that block
   const deep = onMeta(() => wrn(16, 2, { l: 4 }));
   const same = onMeta(() => wrn(16, 2, { block: [3, 3, 3, 3], l: 4 }));
@@ -147,7 +147,7 @@ Deno.test("structure: n = (depth - 4) / (3c) units per stage; widths 16k, 32k, 6
 Deno.test("structure: dropout sits in front of every conv after the first, adding no keys", () => {
   for (const kernels of BLOCKS) {
     const label = `B(${kernels})`;
-    const depth = 3 * kernels.length * 2 + 4; // n = 2
+    const depth = 16; // n = 2
     const plain = onMeta(() => wrn(depth, 1, { block: kernels }));
     const drop = onMeta(() => wrn(depth, 1, { block: kernels, dropout: 0.3 }));
     const dropouts = drop.namedModules().filter(([, m]) => m instanceof cnn.nn.Dropout);
@@ -160,7 +160,7 @@ Deno.test("structure: dropout sits in front of every conv after the first, addin
     drop.dispose();
   }
   // module order inside a unit: BN → (ReLU in forward) → dropout → conv, from the second conv on
-  const net = onMeta(() => wrn(13, 1, { block: [3, 1, 3], dropout: 0.3 }));
+  const net = onMeta(() => wrn(10, 1, { block: [3, 1, 3], dropout: 0.3 }));
   assert.deepEqual(unit(net, 2, 0).namedChildren().map(([n]) => n), [
     "bn1",
     "conv1",
@@ -200,7 +200,7 @@ Deno.test("parameter counts match the formula", () => {
     [40, 2, [3, 1, 1], 10],
     [40, 2, [3], 10],
     [16, 2, [3, 3, 3, 3], 10],
-    [31, 3, [3, 1, 3], 100],
+    [34, 3, [3, 1, 3], 100],
   ];
   for (const [d, k, kernels, classes] of cases) {
     const net = onMeta(() => wrn(d, k, { block: kernels, numClasses: classes }));
@@ -327,10 +327,10 @@ Deno.test({
     const x = cnn.tensor(uniform(rng(3), 4 * 3 * 8 * 8), [4, 3, 8, 8]);
     const labels = new Int32Array([0, 1, 2, 3]);
     const configs: [number, Parameters<typeof wrn>[2]][] = [
-      [13, { block: [3, 1, 3] }],
+      [10, { block: [3, 1, 3] }],
       [10, { block: [1, 3], dropout: 0.1 }],
-      [7, { l: 1 }],
-      [16, { l: 4 }],
+      [10, { l: 1 }],
+      [10, { l: 4 }],
     ];
     for (const [depth, opts] of configs) {
       cnn.manualSeed(11);
@@ -357,12 +357,12 @@ Deno.test({
 Deno.test("bad depth, kernels and l raise RangeErrors that say what is wrong", () => {
   onMeta(() => {
     throwsRange(
-      () => wrnConfig(16, 2, [3, 1, 3]),
-      /^Cannot create WRN: depth must be 9n \+ 4 with n >= 1 for 3 convs per block \(B\(3,1,3\)\), got 16$/,
+      () => wrnConfig(15, 2, [3, 1, 3]),
+      /^Cannot create WRN: depth must be 6n \+ 4 with n >= 1 \(n units per stage, B\(3,1,3\)\), got 15$/,
     );
-    throwsRange(() => wrn(16, 2, { block: [3, 1, 3] }), /depth must be 9n \+ 4 .* got 16/);
-    throwsRange(() => wrn(4, 2), /depth must be 6n \+ 4 with n >= 1 for 2 convs per block \(B\(3,3\)\)/);
-    throwsRange(() => wrn(28, 2, { l: 3 }), /depth must be 9n \+ 4 .*B\(3,3,3\)\), got 28/);
+    throwsRange(() => wrn(17, 2, { block: [3, 1, 3] }), /depth must be 6n \+ 4 .* got 17/);
+    throwsRange(() => wrn(4, 2), /depth must be 6n \+ 4 with n >= 1 \(n units per stage, B\(3,3\)\)/);
+    throwsRange(() => wrn(27, 2, { l: 3 }), /depth must be 6n \+ 4 .*B\(3,3,3\)\), got 27/);
     throwsRange(
       () => wrn(16, 2, { block: [3, 2] }),
       /^Cannot create WRN: block must hold odd integers >= 1 .*got 2 at index 1 of \[3,2\]$/,
@@ -380,8 +380,8 @@ Deno.test("bad depth, kernels and l raise RangeErrors that say what is wrong", (
     throwsRange(() => wrn(16, 0), /k must be an integer >= 1, got 0/);
     throwsRange(() => wrn(16, 2, { kernels: [3, 3] } as never), /give the block type as option block/);
     throwsRange(
-      () => cnn.models.create("wrn_16_4", { block: [3, 1, 3] }),
-      /Cannot create WRN: depth must be 9n \+ 4/,
+      () => cnn.models.create("wrn_16_4", { block: [3, 1, 3], l: 2 }),
+      /l = 2 but block B\(3,1,3\) has 3 convs/,
     );
     throwsRange(
       () => preactResNet(wrnConfig(16, 2), { kernels: [3, 0] }),
@@ -400,4 +400,20 @@ Deno.test("bad depth, kernels and l raise RangeErrors that say what is wrong", (
 
 Deno.test("close the meta runtime (wrn blocks)", async () => {
   await meta.close();
+});
+
+Deno.test("Table 1 of the WRN paper: WRN-d-2 parameter counts per block type round to the paper's", () => {
+  const table: [number, number[], number][] = [
+    [40, [1, 3, 1], 1.4],
+    [40, [3, 1], 1.2],
+    [40, [1, 3], 1.3],
+    [40, [3, 1, 1], 1.3],
+    [28, [3, 3], 1.5],
+    [22, [3, 1, 3], 1.1],
+  ];
+  for (const [depth, block, millions] of table) {
+    const net = onMeta(() => wrn(depth, 2, { block }));
+    assert.equal(Math.round(net.numParameters() / 1e5) / 10, millions, `WRN-${depth}-2 B(${block})`);
+    net.dispose();
+  }
 });
