@@ -46,3 +46,4 @@ export {
 export { Concat, ModuleList, Sequential } from "./containers.ts";
 export * as init from "./init.ts";
 export { crossEntropy, weightedSum } from "../tensor/mod.ts";
+export { freeze, type FreezeOptions, type FreezeStats, FrozenModel } from "./freeze.ts";

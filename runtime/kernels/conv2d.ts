@@ -116,11 +116,14 @@ function convGemm(
   );
 }
 
-/** y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). */
+/**
+ * y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). `u`: Winograd-transformed weights, used
+ * if the convolution runs as Winograd (see winograd.ts).
+ */
 export async function conv2dForward(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: { x: number; w: number; bias: number; y: number; relu?: boolean },
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
 ): Promise<void> {
   if (useWinograd(g)) return conv2dWinograd(rt, g, b);
   const p = plan(g);

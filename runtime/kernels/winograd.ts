@@ -45,20 +45,35 @@ function inputScratchBytes(tilesH: number, tilesW: number): number {
   return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
 }
 
-/** y = conv(x, w) (+ bias) (ReLU if `relu`) by Winograd F(2x2, 3x3); bias may be 0 (none). */
+/** u [16, k, c] = the Winograd transform of the 3x3 weights w [k, c, 3, 3]. */
+export function winogradWeights(
+  rt: Runtime,
+  b: { w: number; u: number; k: number; c: number },
+): Promise<void> {
+  return rt.exec("winograd_weight", [b.w, b.u, b.k, b.c], {
+    units: Math.ceil(b.k * b.c / 4),
+    cost: 40 * b.k * b.c,
+  });
+}
+
+/**
+ * y = conv(x, w) (+ bias) (ReLU if `relu`) by Winograd F(2x2, 3x3); bias may be 0 (none). `u`, when
+ * given, holds the transformed weights (see {@linkcode winogradWeights}), which are then not recomputed.
+ */
 export async function conv2dWinograd(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: { x: number; w: number; bias: number; y: number; relu?: boolean },
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
 ): Promise<void> {
   const { cIn: c, cOut: k, h, w, outH, outW } = g;
   const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2), perImage = tilesH * tilesW;
   const chunk = Math.max(1, Math.min(g.n, Math.floor(BUDGET / (16 * (c + k) * perImage * 4))));
-  const u = rt.heap.alloc(16 * k * c * 4);
+  const u = b.u ? 0 : rt.heap.alloc(16 * k * c * 4);
   const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
   const m = rt.heap.alloc((16 * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
-    await rt.exec("winograd_weight", [b.w, u, k, c], { units: Math.ceil(k * c / 4), cost: 40 * k * c });
+    if (u) await winogradWeights(rt, { w: b.w, u, k, c });
+    const uw = b.u || u;
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
       await rt.exec(
@@ -70,7 +85,7 @@ export async function conv2dWinograd(
       const { nt, units } = gemmTiling(k, T, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [u, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
+        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
         { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
       await rt.exec(
@@ -82,6 +97,6 @@ export async function conv2dWinograd(
   } finally {
     rt.heap.free(m);
     rt.heap.free(v);
-    rt.heap.free(u);
+    if (u) rt.heap.free(u);
   }
 }

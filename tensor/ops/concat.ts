@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmt } from "../shape.ts";
@@ -86,5 +87,5 @@ export function concat(xs: readonly Tensor[]): Tensor {
       }),
     );
   }
-  return y;
+  return traced("concat", [xs], y);
 }

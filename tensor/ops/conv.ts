@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { convOut, fmt, type Padding, padding4, type Pair, pair } from "../shape.ts";
@@ -20,23 +21,20 @@ export interface Conv2dOptions {
   groups?: number;
   /** Apply max(., 0) to the output (fused; the gradient accounts for it). */
   relu?: boolean;
+  /**
+   * The weights transformed by {@linkcode winogradWeights} (inference only): used, instead of transforming
+   * `weight` again, when the convolution runs as Winograd F(2x2, 3x3).
+   */
+  winogradWeights?: Tensor | null;
 }
 
-/**
- * Convolves x [n, cIn, h, w] with weight [cOut, cIn/groups, kh, kw].
- *
- * @example
- * ```ts
- * import * as cnn from "../mod.ts";
- * await cnn.init({ threads: 1 });
- * const x = cnn.zeros([1, 3, 8, 8]);
- * const w = cnn.zeros([4, 3, 3, 3]);
- * console.log(cnn.ops.conv2d(x, w, { padding: 1, stride: 2 }).shape); // [1, 4, 4, 4]
- * ```
- */
-export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
-  const action = "run conv2d";
-  checkFloat("conv2d", "input", x, 4);
+/** Validates a convolution's arguments and returns its geometry (throws RangeError/TypeError naming the problem). */
+function geometry(
+  xShape: readonly number[],
+  weight: Tensor,
+  options: Conv2dOptions,
+  action: string,
+): K.Conv2dGeometry {
   checkFloat("conv2d", "weight", weight, 4);
   const bias = options.bias ?? null;
   if (bias) checkFloat("conv2d", "bias", bias, 1);
@@ -44,7 +42,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const [dilationH, dilationW] = pair(options.dilation ?? 1, "dilation", action);
   const [padTop, padBottom, padLeft, padRight] = padding4(options.padding ?? 0, action);
   const groups = options.groups ?? 1;
-  const [n, cIn, h, w] = x.shape;
+  const [n, cIn, h, w] = xShape;
   const [cOut, cPerGroup, kh, kw] = weight.shape;
   if (!Number.isInteger(groups) || groups < 1) {
     throw rangeError(action, `groups must be an integer >= 1, got ${groups}`);
@@ -69,12 +67,11 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     throw rangeError(
       action,
       `input ${
-        fmt(x.shape)
+        fmt(xShape)
       } is too small for kernel ${kh}x${kw} (dilation ${dilationH}x${dilationW}, padding ${padTop},${padBottom},${padLeft},${padRight})`,
     );
   }
-  const rt = runtimeOf("conv2d", x, weight, bias);
-  const g: K.Conv2dGeometry = {
+  return {
     n,
     cIn,
     h,
@@ -94,10 +91,51 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     outH,
     outW,
   };
+}
+
+/**
+ * Convolves x [n, cIn, h, w] with weight [cOut, cIn/groups, kh, kw].
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * await cnn.init({ threads: 1 });
+ * const x = cnn.zeros([1, 3, 8, 8]);
+ * const w = cnn.zeros([4, 3, 3, 3]);
+ * console.log(cnn.ops.conv2d(x, w, { padding: 1, stride: 2 }).shape); // [1, 4, 4, 4]
+ * ```
+ */
+export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
+  const action = "run conv2d";
+  checkFloat("conv2d", "input", x, 4);
+  const g = geometry(x.shape, weight, options, action);
+  const bias = options.bias ?? null;
+  const { n, cIn, cOut, outH, outW, groups } = g;
+  const rt = runtimeOf("conv2d", x, weight, bias);
   const relu = options.relu ?? false;
+  const wu = options.winogradWeights ?? null;
+  if (wu) {
+    checkFloat("conv2d", "winogradWeights", wu, 3);
+    if (wu.shape.join() !== [16, cOut, cIn].join() || groups !== 1) {
+      throw rangeError(
+        action,
+        `winogradWeights has shape ${
+          fmt(wu.shape)
+        }, expected [16, ${cOut}, ${cIn}] for a one-group convolution`,
+      );
+    }
+    if (needsGrad(x, weight, bias)) {
+      throw rangeError(action, "winogradWeights are for inference (no gradient)");
+    }
+  }
   const y = out(rt, [n, cOut, outH, outW]);
-  const [px, pw, pb, py] = [x.ptr, weight.ptr, bias ? bias.ptr : 0, y.ptr];
-  launch(rt, [x, weight, bias], [y], () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu }));
+  const [px, pw, pb, py, pu] = [x.ptr, weight.ptr, bias ? bias.ptr : 0, y.ptr, wu ? wu.ptr : 0];
+  launch(
+    rt,
+    [x, weight, bias, wu],
+    [y],
+    () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu, u: pu }),
+  );
   if (needsGrad(x, weight, bias)) {
     const s = save(x, weight, relu ? y : null);
     const inputs = bias ? [x, weight, bias] : [x, weight];
@@ -133,5 +171,44 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
       }, s.release),
     );
   }
-  return y;
+  return traced("conv2d", [x, weight, options], y);
+}
+
+/**
+ * The Winograd F(2x2, 3x3) transform of 3x3 weights [cOut, cIn, 3, 3]: [16, cOut, cIn], for
+ * {@linkcode Conv2dOptions.winogradWeights} (computed once for a frozen model instead of every call).
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * import { winogradWeights } from "./conv.ts";
+ * await cnn.init({ threads: 1 });
+ * const u = winogradWeights(cnn.zeros([8, 4, 3, 3]));
+ * console.log(u.shape); // [16, 8, 4]
+ * ```
+ */
+export function winogradWeights(weight: Tensor): Tensor {
+  checkFloat("winogradWeights", "weight", weight, 4);
+  const [k, c, kh, kw] = weight.shape;
+  if (kh !== 3 || kw !== 3) {
+    throw rangeError("run winogradWeights", `weight must be [cOut, cIn, 3, 3], got ${fmt(weight.shape)}`);
+  }
+  const rt = weight.rt;
+  const u = out(rt, [16, k, c]);
+  const [pw, pu] = [weight.ptr, u.ptr];
+  launch(rt, [weight], [u], () => K.winogradWeights(rt, { w: pw, u: pu, k, c }));
+  return u;
+}
+
+/**
+ * True if `conv2d(x, weight, options)` runs as Winograd F(2x2, 3x3) for x of shape `xShape` (so
+ * {@linkcode winogradWeights} pays off).
+ */
+export function runsAsWinograd(
+  xShape: readonly number[],
+  weight: Tensor,
+  options: Conv2dOptions = {},
+): boolean {
+  if (xShape.length !== 4) return false;
+  return K.useWinograd(geometry(xShape, weight, options, "check conv2d"));
 }

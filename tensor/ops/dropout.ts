@@ -5,6 +5,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
@@ -36,7 +37,7 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
   checkFloat("dropout", "input", x);
   const { p } = options;
   if (!(p >= 0 && p <= 1)) throw rangeError("run dropout", `p must be in [0, 1], got ${p}`);
-  if (!options.training || p === 0) return identity(x);
+  if (!options.training || p === 0) return traced("dropout", [x, options], identity(x));
   const seed = (options.generator ?? defaultGenerator).nextU32() | 0;
   const rt = x.rt;
   const y = out(rt, x.shape);
@@ -53,7 +54,7 @@ export function dropout(x: Tensor, options: DropoutOptions): Tensor {
       }),
     );
   }
-  return y;
+  return traced("dropout", [x, options], y);
 }
 
 function identity(x: Tensor): Tensor {

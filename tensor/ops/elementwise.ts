@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import { type Tensor, view } from "../tensor.ts";
 import { fmt } from "../shape.ts";
@@ -39,7 +40,7 @@ export function relu(x: Tensor): Tensor {
       }, s.release),
     );
   }
-  return y;
+  return traced("relu", [x], y);
 }
 
 /**
@@ -77,7 +78,7 @@ export function add(a: Tensor, b: Tensor, options: { alpha?: number; beta?: numb
       ]),
     );
   }
-  return y;
+  return traced("add", [a, b, options], y);
 }
 
 /** alpha * x. */
@@ -89,7 +90,7 @@ export function scale(x: Tensor, alpha: number): Tensor {
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.scale(rt, { x: px, y: py, len, alpha }));
   if (needsGrad(x)) record(y, node("scale", [x], (g) => [scale(g, alpha)]));
-  return y;
+  return traced("scale", [x, alpha], y);
 }
 
 /** A copy with its own memory (no gradient link). */
@@ -99,7 +100,7 @@ export function clone(x: Tensor): Tensor {
   const len = x.size;
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.scale(rt, { x: px, y: py, len, alpha: 1 }));
-  return y;
+  return traced("clone", [x], y);
 }
 
 /** A tensor of ones shaped like `x`. */
@@ -151,5 +152,5 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   const y = view(x, s);
   if (needsGrad(x)) record(y, node("reshape", [x], (g) => [view(g, x.shape)]));
-  return y;
+  return traced("reshape", [x, shape], y);
 }

@@ -5,6 +5,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import { type Tensor, tensor, zeros } from "../tensor.ts";
 import { fmt } from "../shape.ts";
@@ -52,7 +53,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
       ], s.release),
     );
   }
-  return y;
+  return traced("mul", [a, b], y);
 }
 
 /**
@@ -82,5 +83,5 @@ export function sigmoid(x: Tensor): Tensor {
   const first = linear(probs, pick);
   probs.dispose();
   pick.dispose();
-  return reshape(first, x.shape);
+  return traced("sigmoid", [x], reshape(first, x.shape));
 }

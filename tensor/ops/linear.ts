@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmt } from "../shape.ts";
@@ -81,5 +82,5 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
       }, s.release),
     );
   }
-  return y;
+  return traced("linear", [x, weight, bias], y);
 }

@@ -1,3 +1,4 @@
+import { traced } from "../trace.ts";
 /**
  * Softmax, log-softmax and cross-entropy with label smoothing (torch semantics).
  * @module
@@ -33,7 +34,7 @@ export function softmax(x: Tensor, dim = 1): Tensor {
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.softmaxForward(rt, { x: px, y: py, rows, cols }));
   if (needsGrad(x)) recordRowwise("softmax", x, y, rows, cols, K.softmaxBackward);
-  return y;
+  return traced("softmax", [x, dim], y);
 }
 
 /** Log-softmax over the classes of x [n, classes]. */
@@ -44,7 +45,7 @@ export function logSoftmax(x: Tensor, dim = 1): Tensor {
   const [px, py] = [x.ptr, y.ptr];
   launch(rt, [x], [y], () => K.logSoftmaxForward(rt, { x: px, y: py, rows, cols }));
   if (needsGrad(x)) recordRowwise("logSoftmax", x, y, rows, cols, K.logSoftmaxBackward);
-  return y;
+  return traced("logSoftmax", [x, dim], y);
 }
 
 // Records the backward of a row-wise op whose gradient needs only its output y.

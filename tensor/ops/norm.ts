@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { fmt } from "../shape.ts";
@@ -164,7 +165,7 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
   }
   if (!weight) gamma.dispose();
   if (!bias) beta.dispose();
-  return y;
+  return traced("batchNorm", [x, options], y);
 }
 
 /** Options of {@linkcode localResponseNorm}. */
@@ -232,5 +233,5 @@ export function localResponseNorm(x: Tensor, options: LrnOptions): Tensor {
     );
   }
   scale.dispose();
-  return y;
+  return traced("localResponseNorm", [x, options], y);
 }

@@ -4,6 +4,7 @@
  */
 import { kernels as K } from "../../runtime/mod.ts";
 import { rangeError } from "../errors.ts";
+import { traced } from "../trace.ts";
 import { needsGrad, record } from "../autograd.ts";
 import { empty, type Tensor } from "../tensor.ts";
 import { fmt, type Pair, pair, poolOut } from "../shape.ts";
@@ -89,7 +90,7 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
     );
   }
   idx.dispose();
-  return y;
+  return traced("maxPool2d", [x, options], y);
 }
 
 /** Options of {@linkcode avgPool2d}. */
@@ -137,7 +138,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
       }),
     );
   }
-  return y;
+  return traced("avgPool2d", [x, options], y);
 }
 
 /**
@@ -171,5 +172,5 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
       }),
     );
   }
-  return y;
+  return traced("adaptiveAvgPool2d", [x, outputSize], y);
 }
