@@ -97,8 +97,7 @@ export function inputData(shape: readonly number[]): Float32Array {
   return a;
 }
 
-const hw = (p: cnn.nn.Conv2dLayerOptions["stride"]): HW =>
-  typeof p === "number" ? [p, p] : [p![0], p![1]];
+const hw = (p: cnn.nn.Conv2dLayerOptions["stride"]): HW => typeof p === "number" ? [p, p] : [p![0], p![1]];
 
 function pad4(p: cnn.nn.Conv2dLayerOptions["padding"]): [number, number, number, number] {
   if (p === undefined) return [0, 0, 0, 0];
@@ -148,9 +147,18 @@ export async function lower(net: cnn.nn.Module): Promise<Lowered> {
       if (o.ceilMode || (o.dilation !== undefined && o.dilation !== 1)) {
         throw new Error("cannot lower a MaxPool2d with ceilMode or dilation");
       }
-      layers.push({ op: "maxpool", x, y, k: hw(o.kernelSize), stride: hw(o.stride ?? o.kernelSize), pad: hw(o.padding ?? 0) });
+      layers.push({
+        op: "maxpool",
+        x,
+        y,
+        k: hw(o.kernelSize),
+        stride: hw(o.stride ?? o.kernelSize),
+        pad: hw(o.padding ?? 0),
+      });
     } else if (m instanceof cnn.nn.AdaptiveAvgPool2d) {
-      if (hw(m.outputSize).join() !== "1,1") throw new Error("cannot lower AdaptiveAvgPool2d to other than 1");
+      if (hw(m.outputSize).join() !== "1,1") {
+        throw new Error("cannot lower AdaptiveAvgPool2d to other than 1");
+      }
       layers.push({ op: "gap", x, y });
     } else if (m instanceof cnn.nn.Linear) {
       const [out, inn] = m.weight.shape;

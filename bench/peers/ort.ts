@@ -7,7 +7,9 @@
  * bundle; each gets its own `env` and its own wasm instance, so one can run 1 thread and the other 2.
  * @module
  */
+// deno-lint-ignore no-import-prefix -- bench-only peer, kept out of deno.json imports on purpose
 import * as ortMain from "npm:onnxruntime-web@1.30.0";
+// deno-lint-ignore no-import-prefix -- bench-only peer, kept out of deno.json imports on purpose
 import * as ortWasm from "npm:onnxruntime-web@1.30.0/wasm";
 import { encodeModel, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./onnx.ts";
 import type { Lowered } from "./net.ts";
@@ -124,7 +126,11 @@ function copyFor(threads: number): Ort {
 }
 
 /** Creates an ORT session on `threads` threads from model bytes for input `shape`. */
-export async function ortSession(model: Uint8Array, shape: readonly number[], threads: number): Promise<OrtRunner> {
+export async function ortSession(
+  model: Uint8Array,
+  shape: readonly number[],
+  threads: number,
+): Promise<OrtRunner> {
   const ort = copyFor(threads);
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["wasm"],

@@ -5,7 +5,9 @@
  * here (tfjs-backend-wasm turns threads off under Node and Deno).
  * @module
  */
+// deno-lint-ignore no-import-prefix -- bench-only peer, kept out of deno.json imports on purpose
 import * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// deno-lint-ignore no-import-prefix -- bench-only peer, kept out of deno.json imports on purpose
 import { getThreadsCount } from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 import type { Layer, Lowered } from "./net.ts";
 
