@@ -4,7 +4,8 @@
  * at 224 x 224 batch 1, and a ResNet-20 training step at batch 128 (forward, backward, SGD). FLOPs are
  * 2 x conv/linear MACs per forward (x3 for a training step). Checked first: the threaded logits equal the
  * single-thread ones, and ResNet-20's equal the plain-TS reference backend's.
- * Filter names: resnet20_b1, resnet20_b64, resnet20_train_b128, resnet18_b1, resnet50_b1.
+ * Filter names: resnet20_b1, resnet20_b64, resnet20_train_b128, resnet18_b1, resnet50_b1, and the
+ * `_frozen` variants (cnn.nn.freeze) resnet20_b64_frozen, resnet18_b1_frozen, resnet50_b1_frozen.
  * @module
  */
 import * as cnn from "../mod.ts";
@@ -16,6 +17,8 @@ interface Case {
   options: cnn.models.ModelOptions;
   input: [number, number, number, number];
   train?: boolean;
+  /** Time a frozen model (cnn.nn.freeze: folded BN, fused ReLU, precomputed Winograd weights). */
+  frozen?: boolean;
 }
 
 const CASES: Case[] = [
@@ -30,6 +33,15 @@ const CASES: Case[] = [
   },
   { name: "resnet18_b1", model: "resnet18", options: {}, input: [1, 3, 224, 224] },
   { name: "resnet50_b1", model: "resnet50", options: {}, input: [1, 3, 224, 224] },
+  {
+    name: "resnet20_b64_frozen",
+    model: "resnet20_cifar",
+    options: { shortcut: "B" },
+    input: [64, 3, 32, 32],
+    frozen: true,
+  },
+  { name: "resnet18_b1_frozen", model: "resnet18", options: {}, input: [1, 3, 224, 224], frozen: true },
+  { name: "resnet50_b1_frozen", model: "resnet50", options: {}, input: [1, 3, 224, 224], frozen: true },
 ];
 
 function inputData(shape: readonly number[]): Float32Array {
@@ -46,10 +58,12 @@ async function logits(c: Case, weights?: Map<string, cnn.Tensor>): Promise<Float
   if (weights) net.loadStateDict(weights);
   net.eval();
   const x = cnn.tensor(inputData(c.input), c.input);
-  const y = cnn.noGrad(() => net.forward(x));
+  const frozen = c.frozen ? await cnn.nn.freeze(net, c.input) : null;
+  const y = frozen ? frozen.forward(x) : cnn.noGrad(() => net.forward(x));
   const out = await y.toArray() as Float32Array;
   x.dispose();
   y.dispose();
+  frozen?.dispose();
   net.dispose();
   return out;
 }
@@ -61,11 +75,16 @@ async function run(c: Case, runs: number): Promise<number> {
   try {
     if (!c.train) {
       net.eval();
-      return await timeMs(async () => {
-        const y = cnn.noGrad(() => net.forward(x));
-        await y.toArray();
-        y.dispose();
-      }, runs);
+      const frozen = c.frozen ? await cnn.nn.freeze(net, c.input) : null;
+      try {
+        return await timeMs(async () => {
+          const y = frozen ? frozen.forward(x) : cnn.noGrad(() => net.forward(x));
+          await y.toArray();
+          y.dispose();
+        }, runs);
+      } finally {
+        frozen?.dispose();
+      }
     }
     net.train();
     const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
@@ -97,7 +116,8 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
   for (const c of cases) {
     const s = await cnn.models.summary(c.model, { inputSize: c.input.slice(1), modelOptions: c.options });
     macs.set(c.name, s.totalMacs * c.input[0]);
-    if (!c.train) want.set(c.name, await logits(c));
+    // A frozen case must give its unfrozen model's logits.
+    if (!c.train) want.set(c.name, await logits({ ...c, frozen: false }));
   }
   await cnn.shutdown();
   const r20 = cases.find((c) => c.name === "resnet20_b1");
@@ -111,8 +131,13 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
     await cnn.init({ threads });
     try {
       for (const c of cases) {
-        if (threads > 1 && !c.train) {
-          checkClose(await logits(c), want.get(c.name)!, 1e-4, `${c.name} threaded`);
+        if ((threads > 1 || c.frozen) && !c.train) {
+          checkClose(
+            await logits(c),
+            want.get(c.name)!,
+            1e-4,
+            `${c.name} (${threads} threads) vs 1-thread eval`,
+          );
         }
         const ms = await run(c, flags.runs);
         const flops = 2 * macs.get(c.name)! * (c.train ? 3 : 1);

@@ -109,6 +109,29 @@ function cnnzoo(rt: cnn.Runtime, w: Workload): Contestant {
   };
 }
 
+/** cnnzoo's frozen inference model (cnn.nn.freeze: folded BN, fused ReLU, precomputed Winograd weights). */
+async function cnnzooFrozen(rt: cnn.Runtime, w: Workload): Promise<Contestant> {
+  const net = buildNet(rt, w);
+  const frozen = await cnn.nn.freeze(net, w.input);
+  net.dispose();
+  const x = cnn.withRuntime(rt, () => cnn.tensor(inputData(w.input), w.input));
+  return {
+    lib: "cnnzoo-frozen",
+    threads: rt.report.threads,
+    times: [],
+    close() {
+      x.dispose();
+      frozen.dispose();
+    },
+    async run() {
+      const y = frozen.forward(x);
+      const out = await y.toArray();
+      y.dispose();
+      return out;
+    },
+  };
+}
+
 /** Builds the contestants of a workload; a library that fails or disagrees gets a row saying why. */
 async function contestants(w: Workload, rts: cnn.Runtime[], rows: Row[]): Promise<Contestant[]> {
   const out = rts.map((rt) => cnnzoo(rt, w));
@@ -121,10 +144,11 @@ async function contestants(w: Workload, rts: cnn.Runtime[], rows: Row[]): Promis
     return out;
   }
   const want = (await out[0].run()) as Float32Array;
+  for (const rt of rts) out.push(await cnnzooFrozen(rt, w));
   for (const c of out.slice(1)) {
     const e = relError((await c.run()) as Float32Array, want);
     if (!(e <= 1e-4)) {
-      skip(c.lib, c.threads, `not timed: logits differ from 1 thread by ${e.toExponential(2)}`);
+      skip(c.lib, c.threads, `not timed: logits differ from cnnzoo 1 thread by ${e.toExponential(2)}`);
       out.splice(out.indexOf(c), 1);
     }
   }
