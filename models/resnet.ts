@@ -27,7 +27,7 @@ import {
   Module,
   ReLU,
   Sequential,
-  StochasticDepth,
+  type StochasticDepth,
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor, zeros } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
