@@ -35,6 +35,9 @@
  * Weights: convs N(0, √(2/fan_out)), BN γ = 1 and β = 0, gate bias `gateBias`, FC torch default with a zero
  * bias.
  *
+ * Stochastic depth (Huang et al.) on every unit: option `stochasticDepth`, the rules and modes of
+ * models/resnet.ts. F enters the shortcut's merge as gate · F; a dropped unit computes no F.
+ *
  * @example
  * ```ts
  * import * as cnn from "../mod.ts";
@@ -56,8 +59,10 @@ import {
   Module,
   ReLU,
   Sequential,
+  type StochasticDepth,
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
+import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
 
 /** The shortcut variants of Fig. 2. */
 export const SHORTCUTS = [
@@ -102,6 +107,12 @@ export interface IdentityMappingOptions {
   gateBias?: number;
   /** "dropout": drop probability on the shortcut (default 0.5). */
   shortcutDropout?: number;
+  /**
+   * Stochastic depth on every unit (Huang et al.; the rules and modes of models/resnet.ts): the residual
+   * branch F enters the shortcut's merge as gate · F, and a dropped unit runs no branch convs (the
+   * shortcut, its gate and whatever follows the addition still run). Default: none.
+   */
+  stochasticDepth?: StochasticDepthOptions;
   /** Generator for the weights (default: the global generator). */
   generator?: Generator;
 }
@@ -116,6 +127,7 @@ const OPTION_KEYS = [
   "scaleResidual",
   "gateBias",
   "shortcutDropout",
+  "stochasticDepth",
   "generator",
 ] as const;
 
@@ -171,13 +183,21 @@ export class IdentityMappingUnit extends Module {
   gate: Conv2d | null;
   /** Shortcut dropout of "dropout", else null. */
   dropout: Dropout | null;
+  /** Stochastic-depth gate of the residual branch, else null. */
+  drop: StochasticDepth | null;
   /** The resolved options. */
   readonly config: Readonly<UnitConfig>;
   #convs: Conv2d[];
   #bns: BatchNorm2d[];
 
-  /** A unit from `cin` to `cout` channels with the given stride. */
-  constructor(cin: number, cout: number, stride: number, cfg: UnitConfig) {
+  /** A unit from `cin` to `cout` channels with the given stride (and a stochastic-depth gate). */
+  constructor(
+    cin: number,
+    cout: number,
+    stride: number,
+    cfg: UnitConfig,
+    drop: StochasticDepth | null = null,
+  ) {
     super();
     this.config = Object.freeze({ ...cfg });
     const bottleneck = cfg.block === "bottleneck";
@@ -205,6 +225,7 @@ export class IdentityMappingUnit extends Module {
     const gating = cfg.shortcut === "exclusive-gating" || cfg.shortcut === "shortcut-gating";
     this.gate = gating ? conv(cin, cout, 1, stride, true) : null;
     this.dropout = cfg.shortcut === "dropout" ? new Dropout(cfg.shortcutDropout) : null;
+    this.drop = drop;
     this.#convs = convs;
     this.#bns = bns;
   }
@@ -229,18 +250,23 @@ export class IdentityMappingUnit extends Module {
     return t;
   }
 
-  /** The shortcut h and F merged as the variant says; `pre` feeds the gate. */
-  combine(h: Tensor, f: Tensor, pre: Tensor): Tensor {
+  /**
+   * The shortcut h and F merged as the variant says; `pre` feeds the gate. F null (a unit dropped by
+   * stochastic depth) merges as F = 0 without computing it.
+   */
+  combine(h: Tensor, f: Tensor | null, pre: Tensor): Tensor {
     const c = this.config;
     switch (c.shortcut) {
       case "constant":
-        return ops.add(h, f, { alpha: c.lambda, beta: c.scaleResidual ? 1 - c.lambda : 1 });
+        return f
+          ? ops.add(h, f, { alpha: c.lambda, beta: c.scaleResidual ? 1 - c.lambda : 1 })
+          : ops.scale(h, c.lambda);
       case "exclusive-gating":
       case "shortcut-gating": {
         const z = this.gate!.forward(pre);
         const g = ops.sigmoid(z);
         z.dispose();
-        if (c.shortcut === "exclusive-gating") {
+        if (c.shortcut === "exclusive-gating" && f) {
           // (1 - g) h + g F = h + g (F - h)
           const d = ops.add(f, h, { beta: -1 });
           const gd = ops.mul(g, d);
@@ -250,39 +276,45 @@ export class IdentityMappingUnit extends Module {
           gd.dispose();
           return y;
         }
-        // (1 - g) h + F = (h + F) - g h
+        // (1 - g) h + F = (h + F) - g h, and (1 - g) h = h - g h for both gates when F = 0
         const gh = ops.mul(g, h);
         g.dispose();
-        const s = ops.add(h, f);
+        const s = f ? ops.add(h, f) : h;
         const y = ops.add(s, gh, { beta: -1 });
-        s.dispose();
+        if (s !== h) s.dispose();
         gh.dispose();
         return y;
       }
       case "dropout": {
         const hd = this.dropout!.forward(h);
+        if (!f) return hd;
         const y = ops.add(hd, f);
         hd.dispose();
         return y;
       }
       default:
-        return ops.add(h, f);
+        // scale by 1, not clone: the copy stays on the gradient tape
+        return f ? ops.add(h, f) : ops.scale(h, 1);
     }
   }
 
-  /** The unit's output. */
+  /** The unit's output (F scaled by the stochastic-depth gate, if any; not computed when dropped). */
   forward(x: Tensor): Tensor {
     const o = this.config.order;
+    const gate = this.drop ? this.drop.gate() : 1;
+    // a dropped unit needs the pre-activated input only for a projection or a gate
+    const needPre = gate !== 0 || this.downsample !== null || this.gate !== null;
     let pre = x;
-    if (o === "full-preact") {
+    if (o === "full-preact" && needPre) {
       const n = this.bn1.forward(x);
       pre = ops.relu(n);
       n.dispose();
-    } else if (o === "relu-only-preact") pre = ops.relu(x);
-    const f = this.residual(pre);
+    } else if (o === "relu-only-preact" && needPre) pre = ops.relu(x);
+    let f = gate === 0 ? null : this.residual(pre);
+    if (f && gate !== 1) f = step(f, pre, (t) => ops.scale(t, gate));
     const h = this.downsample ? this.downsample.forward(pre) : x;
     let y = this.combine(h, f, pre);
-    f.dispose();
+    f?.dispose();
     if (h !== x) h.dispose();
     if (pre !== x) pre.dispose();
     if (o === "original") y = step(y, x, ops.relu);
@@ -375,12 +407,13 @@ export class IdentityMappingResNet extends Module {
     if (order !== "full-preact") self.bn1 = new BatchNorm2d(stem);
     if (!isPreact(order)) self.relu = new ReLU();
     const expansion = block === "bottleneck" ? 4 : 1;
+    const dropFor = stochasticDepthGates(options.stochasticDepth, 3 * n, ACTION);
     let cin = stem;
     for (let si = 0; si < 3; si++) {
       const cout = 16 * 2 ** si * expansion;
       const stage = new Sequential();
       for (let i = 0; i < n; i++) {
-        stage.add(new IdentityMappingUnit(cin, cout, i === 0 && si > 0 ? 2 : 1, cfg));
+        stage.add(new IdentityMappingUnit(cin, cout, i === 0 && si > 0 ? 2 : 1, cfg, dropFor()));
         cin = cout;
       }
       self[`layer${si + 1}`] = stage;

@@ -43,6 +43,7 @@ import { INCEPTION_V4S } from "./inception_v4.ts";
 register({ ...ALEXNETS, ...OVERFEATS, ...VGGS, ...INCEPTION_V4S });
 export { type Summary, summary, type SummaryRow } from "./summary.ts";
 export { VGG } from "./vgg.ts";
+export type { StochasticDepthOptions } from "./_stochastic_depth.ts";
 export {
   type ActivationOrder,
   type IdentityMappingOptions,

@@ -9,6 +9,9 @@
  * KaimingHe/resnet-1k-layers, szagoruyko/wide-residual-networks). The network starts with a plain conv
  * (plus a 3×3/2 max-pool on ImageNet) and ends with BN → ReLU → global average pool → FC.
  *
+ * Every family member takes stochastic depth (Huang et al.) as option `stochasticDepth`, with the survival
+ * rules and modes of models/resnet.ts; `summary()` reports the expected depth.
+ *
  * Wide ResNets may use any block type of the WRN paper (section 2, Tables 1 and 2) as a list of kernel
  * sizes: B(3,3) (the default, {@linkcode PreActBasicBlock}), B(3,1,3), B(1,3,1), B(1,3), B(3,1), B(3,1,1)
  * or B(3)×l, built by {@linkcode PreActKernelBlock} (row field `kernels`, builder {@linkcode wrn}).
@@ -43,9 +46,11 @@ import {
   Module,
   ReLU,
   Sequential,
+  type StochasticDepth,
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
+import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
 
 /** One row of the table. */
 export interface PreActConfig {
@@ -66,6 +71,12 @@ export interface PreActConfig {
    * >= 1. Default undefined: two 3×3 convs ({@linkcode PreActBasicBlock}, also used for [3, 3]).
    */
   kernels?: readonly number[];
+  /**
+   * Stochastic depth on every unit (Huang et al.; the rules and modes of models/resnet.ts): the residual
+   * branch F is dropped or scaled, the shortcut (with its shared first BN-ReLU where the unit projects)
+   * always runs. Default: none.
+   */
+  stochasticDepth?: StochasticDepthOptions;
 }
 
 /** Options of the family: the common ones (`dropout` sits between consecutive convs of a basic or kernels unit, as WRN; before the last conv of a bottleneck) plus row overrides. */
@@ -79,6 +90,8 @@ interface UnitArgs {
   stride: number;
   strideOn: "3x3" | "1x1";
   dropout: number;
+  /** Stochastic-depth gate of the residual branch, or null. */
+  drop?: StochasticDepth | null;
 }
 
 function conv(cin: number, cout: number, k: number, stride = 1): Conv2d {
@@ -100,18 +113,34 @@ function projection(cin: number, cout: number, stride: number): Sequential {
   return new Sequential(conv(cin, cout, 1, stride));
 }
 
-/** x + F(x) with the shared first BN-ReLU before the split when the unit projects. */
+/**
+ * x + gate · F(x) with the shared first BN-ReLU before the split when the unit projects; gate 1 without
+ * stochastic depth. A dropped unit (gate 0) runs no branch kernels: only the projection path, or a copy of
+ * x for an identity shortcut.
+ */
 function unitForward(
-  u: { bn1: BatchNorm2d; downsample: Module | null; rest(pre: Tensor): Tensor },
+  u: {
+    bn1: BatchNorm2d;
+    downsample: Module | null;
+    drop: StochasticDepth | null;
+    rest(pre: Tensor): Tensor;
+  },
   x: Tensor,
 ): Tensor {
+  const gate = u.drop ? u.drop.gate() : 1;
+  // scale by 1, not clone: the copy stays on the gradient tape
+  if (gate === 0 && !u.downsample) return ops.scale(x, 1);
   const normed = u.bn1.forward(x);
   const pre = ops.relu(normed);
   normed.dispose();
   const skip = u.downsample ? u.downsample.forward(pre) : x;
+  if (gate === 0) {
+    pre.dispose();
+    return skip;
+  }
   const f = u.rest(pre);
   pre.dispose();
-  const y = ops.add(skip, f);
+  const y = ops.add(skip, f, { beta: gate });
   f.dispose();
   if (skip !== x) skip.dispose();
   return y;
@@ -131,6 +160,8 @@ export class PreActBasicBlock extends Module {
   conv2: Conv2d;
   /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
   downsample: Sequential | null;
+  /** Stochastic-depth gate of the residual branch, or null. */
+  drop: StochasticDepth | null;
   /** Output channels per stage width (1). */
   static readonly expansion = 1;
 
@@ -143,6 +174,7 @@ export class PreActBasicBlock extends Module {
     this.dropout = a.dropout > 0 ? new Dropout(a.dropout) : null;
     this.conv2 = conv(cout, cout, 3);
     this.downsample = a.stride !== 1 || cin !== cout ? projection(cin, cout, a.stride) : null;
+    this.drop = a.drop ?? null;
   }
 
   /** The branch after the first BN-ReLU. */
@@ -156,7 +188,7 @@ export class PreActBasicBlock extends Module {
     ]);
   }
 
-  /** x + F(x). */
+  /** x + F(x) (F gated by `drop` with stochastic depth). */
   forward(x: Tensor): Tensor {
     return unitForward(this, x);
   }
@@ -170,6 +202,8 @@ export interface KernelBlockOptions {
   stride?: number;
   /** Dropout probability in front of every conv after the first (default 0: no Dropout modules). */
   dropout?: number;
+  /** Stochastic-depth gate of the residual branch (default none), kept as `drop`. */
+  drop?: StochasticDepth | null;
 }
 
 /** The paper's name of a block type, e.g. "B(3,1,3)". */
@@ -234,6 +268,8 @@ export class PreActKernelBlock extends Module {
   declare readonly bn1: BatchNorm2d;
   /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
   declare readonly downsample: Sequential | null;
+  /** Stochastic-depth gate of the residual branch, or null. */
+  declare readonly drop: StochasticDepth | null;
 
   /** A unit from `cin` to `cout` channels. */
   constructor(cin: number, cout: number, options: KernelBlockOptions) {
@@ -250,6 +286,7 @@ export class PreActKernelBlock extends Module {
       self[`conv${i + 1}`] = conv(c, cout, k, i === 0 ? stride : 1);
     });
     self.downsample = stride !== 1 || cin !== cout ? projection(cin, cout, stride) : null;
+    self.drop = options.drop ?? null;
   }
 
   /** The i-th conv (1-based, as its key `conv<i>`). */
@@ -282,7 +319,7 @@ export class PreActKernelBlock extends Module {
     return chain(pre, steps);
   }
 
-  /** x + F(x). */
+  /** x + F(x) (F gated by `drop` with stochastic depth). */
   forward(x: Tensor): Tensor {
     return unitForward(this, x);
   }
@@ -306,6 +343,8 @@ export class PreActBottleneck extends Module {
   conv3: Conv2d;
   /** 1×1 projection of the pre-activated input where the shape changes, else null (identity). */
   downsample: Sequential | null;
+  /** Stochastic-depth gate of the residual branch, or null. */
+  drop: StochasticDepth | null;
   /** Output channels per inner width (4). */
   static readonly expansion = 4;
 
@@ -326,6 +365,7 @@ export class PreActBottleneck extends Module {
     this.dropout = a.dropout > 0 ? new Dropout(a.dropout) : null;
     this.conv3 = conv(mid, cout, 1);
     this.downsample = a.stride !== 1 || cin !== cout ? projection(cin, cout, a.stride) : null;
+    this.drop = a.drop ?? null;
   }
 
   /** The branch after the first BN-ReLU. */
@@ -342,13 +382,22 @@ export class PreActBottleneck extends Module {
     ]);
   }
 
-  /** x + F(x). */
+  /** x + F(x) (F gated by `drop` with stochastic depth). */
   forward(x: Tensor): Tensor {
     return unitForward(this, x);
   }
 }
 
-const ROW_FIELDS = ["block", "depths", "layout", "widths", "stemWidth", "strideOn", "kernels"] as const;
+const ROW_FIELDS = [
+  "block",
+  "depths",
+  "layout",
+  "widths",
+  "stemWidth",
+  "strideOn",
+  "kernels",
+  "stochasticDepth",
+] as const;
 
 /**
  * The family's network: `conv1` (→ `maxpool` on ImageNet) → `layer1..N` → `bn` → `relu` → `avgpool` →
@@ -400,12 +449,15 @@ export class PreActResNet extends Module {
       : conv(inChannels, stemWidth, 3);
     if (imagenet) self.maxpool = new MaxPool2d({ kernelSize: 3, stride: 2, padding: 1 });
     const kernels = c.kernels && !isB33(c.kernels) ? c.kernels : undefined;
-    const unit = (cin: number, cout: number, stride: number): Module =>
-      c.block === "bottleneck"
-        ? new PreActBottleneck(cin, cout, { stride, strideOn, dropout })
+    const dropFor = stochasticDepthGates(c.stochasticDepth, c.depths.reduce((p, n) => p + n, 0), action);
+    const unit = (cin: number, cout: number, stride: number): Module => {
+      const drop = dropFor();
+      return c.block === "bottleneck"
+        ? new PreActBottleneck(cin, cout, { stride, strideOn, dropout, drop })
         : kernels
-        ? new PreActKernelBlock(cin, cout, { kernels, stride, dropout })
-        : new PreActBasicBlock(cin, cout, { stride, strideOn, dropout });
+        ? new PreActKernelBlock(cin, cout, { kernels, stride, dropout, drop })
+        : new PreActBasicBlock(cin, cout, { stride, strideOn, dropout, drop });
+    };
     let cin = stemWidth;
     c.depths.forEach((n, si) => {
       const stage = new Sequential();

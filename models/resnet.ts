@@ -27,10 +27,13 @@ import {
   Module,
   ReLU,
   Sequential,
-  StochasticDepth,
+  type StochasticDepth,
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor, zeros } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
+import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
+
+export type { StochasticDepthOptions } from "./_stochastic_depth.ts";
 
 /** Residual block type: two 3×3 convs (expansion 1) or 1×1-3×3-1×1 (expansion 4). */
 export type BlockKind = "basic" | "bottleneck";
@@ -40,26 +43,6 @@ export type BlockKind = "basic" | "bottleneck";
  * projection (1×1 conv + BN) only where the shape changes, "C" projection on every block.
  */
 export type ShortcutOption = "A" | "B" | "C";
-
-/** Stochastic depth settings (Huang et al., arXiv:1603.09382). */
-export interface StochasticDepthOptions {
-  /** Survival probability of the last block, p_L (default 0.5). */
-  pL?: number;
-  /**
-   * "paper" (default): one gate per mini-batch, unscaled in training, branch × p_l at test (Huang et al.).
-   * "inverted": one gate per mini-batch, branch / p_l in training, unscaled at test (torchvision
-   * StochasticDepth mode "batch"). Per-sample ("row", timm DropPath) is not available yet.
-   */
-  mode?: "paper" | "inverted";
-  /**
-   * How the drop rate grows over blocks: "linear" (default, Huang et al.: block i of L, 1-based, drops
-   * with (i / L)(1 − p_L)), "uniform" (every block survives with p_L, the paper's comparison rule) or
-   * "timm" ((1 − p_L) · i / (L − 1), 0-based i: the first block never drops).
-   */
-  rule?: "linear" | "uniform" | "timm";
-  /** Where the gates are drawn from (default: the global generator). */
-  generator?: Generator;
-}
 
 /** One row of the table: everything that tells two ResNets apart. */
 export interface ResNetConfig {
@@ -469,27 +452,8 @@ export class ResNet extends Module {
     const { stages } = resolve(c);
     const drn = layout === "drn_c" || layout === "drn_d";
     const stemWidth = c.stemWidth ?? (drn ? stages[0].planes : layout === "cifar" ? 16 : 64);
-    const sd = c.stochasticDepth;
     const totalBlocks = stages.filter((s) => s.kind === "blocks" && s.residual).reduce((p, s) => p + s.n, 0);
-    const pL = sd?.pL ?? 0.5;
-    if (sd && !(pL >= 0 && pL <= 1)) {
-      throw rangeError(action, `stochasticDepth.pL must be in [0, 1], got ${pL}`);
-    }
-    let blockIndex = 0;
-    const dropFor = (): StochasticDepth | null => {
-      if (!sd) return null;
-      const i = blockIndex++;
-      const rule = sd.rule ?? "linear";
-      if (rule !== "linear" && rule !== "uniform" && rule !== "timm") {
-        throw rangeError(action, `stochasticDepth.rule must be "linear", "uniform" or "timm", got ${rule}`);
-      }
-      const p = rule === "timm"
-        ? (totalBlocks > 1 ? (1 - pL) * i / (totalBlocks - 1) : 0)
-        : rule === "uniform"
-        ? 1 - pL
-        : (1 - pL) * (i + 1) / totalBlocks;
-      return new StochasticDepth(p, { mode: sd.mode ?? "paper", generator: sd.generator });
-    };
+    const dropFor = stochasticDepthGates(c.stochasticDepth, totalBlocks, action);
 
     const self = this as unknown as Record<string, Module>;
     // stem
