@@ -237,6 +237,17 @@ Deno.test("the automatic choice uses Winograd only for 3x3 stride-1 single-group
   assert.equal(K.useWinograd(geom({ ...base, groups: 2 })), false, "groups");
   assert.equal(K.useWinograd(geom({ ...base, dilationH: 2, dilationW: 2 })), false, "dilation");
   assert.equal(K.useWinograd(geom({ ...base, kh: 5, kw: 5 })), false, "5x5");
+  assert.equal(K.useWinogradWgrad(geom(base)), true, "weight gradient");
+  assert.equal(
+    K.useWinogradWgrad(geom({ ...base, cOut: 8 })),
+    false,
+    "weight gradient, too few output channels",
+  );
+  assert.equal(
+    K.useWinogradWgrad(geom({ ...base, strideH: 2, strideW: 2 })),
+    false,
+    "weight gradient, stride 2",
+  );
 });
 
 Deno.test("close backends (winograd)", closeBackends);
