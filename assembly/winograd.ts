@@ -215,3 +215,157 @@ export function winograd_output(
   if (n > 1) v128.store32_lane(dst, lo, 1, 4);
   if (n > 2) v128.store32_lane(dst, lo, 2, 8);
 }
+
+// Weight gradient: the adjoint of the forward with respect to g is dW = G^T [sum_t (A dY_t A^T) .* V_t] G
+// (V_t = B^T d_t B from winograd_input), so winograd_dy transforms the output-gradient tiles, 16 GEMMs
+// dU_xi [kOut, c] = E_xi [kOut, T] x V_xi^T [T, c] sum over the tiles, and winograd_dweight maps back.
+
+// e [16, kOut, T] = A dY A^T for the 2x2 tile dY of every tile of every output-gradient plane of
+// dy [nimg, kOut, outH, outW] (zeros where the tile runs past the output); A = (A^T)^T, so each row
+// [p, q] of a tile becomes [p, p + q, p - q, -q], and likewise down the columns. Units: img * kOut + ko.
+export function winograd_dy(
+  dy: usize, e: usize, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32, nimg: i32, start: i32, end: i32,
+): void {
+  const T = nimg * tilesH * tilesW;
+  const xiStride = <usize>kOut * <usize>T << 2;
+  const zero = f32x4.splat(0);
+  for (let u = start; u < end; u++) {
+    const img = u / kOut, ko = u % kOut;
+    const plane = dy + (<usize>u * <usize>(outH * outW) << 2);
+    for (let th = 0; th < tilesH; th++) {
+      const t0 = (img * tilesH + th) * tilesW;
+      const oh = 2 * th;
+      const last = oh + 1 >= outH; // the tile's second row is past the output
+      for (let tw = 0; tw < tilesW; tw += 4) {
+        // Four tiles: row r holds outputs (oh + r, 2tw .. 2tw + 7); p lanes the even columns, q the odd.
+        const ow = 2 * tw;
+        const r0 = plane + (<usize>(oh * outW + ow) << 2);
+        const lo0 = loadRowLo(r0, outW - ow), hi0 = loadRowHi(r0, outW - ow);
+        let lo1 = zero, hi1 = zero;
+        if (!last) {
+          lo1 = loadRowLo(r0 + (<usize>outW << 2), outW - ow);
+          hi1 = loadRowHi(r0 + (<usize>outW << 2), outW - ow);
+        }
+        const p0 = v128.shuffle<f32>(lo0, hi0, 0, 2, 4, 6), q0 = v128.shuffle<f32>(lo0, hi0, 1, 3, 5, 7);
+        const p1 = v128.shuffle<f32>(lo1, hi1, 0, 2, 4, 6), q1 = v128.shuffle<f32>(lo1, hi1, 1, 3, 5, 7);
+        // Across the row: [p, p + q, p - q, -q]; then down: rows (a, b) -> [a, a + b, a - b, -b].
+        const a0 = p0, a1 = f32x4.add(p0, q0), a2 = f32x4.sub(p0, q0), a3 = f32x4.neg(q0);
+        const b0 = p1, b1 = f32x4.add(p1, q1), b2 = f32x4.sub(p1, q1), b3 = f32x4.neg(q1);
+        const dst = e + (<usize>(ko * T + t0 + tw) << 2);
+        const n = min(4, tilesW - tw);
+        storeTile(dst, xiStride, 0, a0, n); storeTile(dst, xiStride, 1, a1, n);
+        storeTile(dst, xiStride, 2, a2, n); storeTile(dst, xiStride, 3, a3, n);
+        storeTile(dst, xiStride, 4, f32x4.add(a0, b0), n); storeTile(dst, xiStride, 5, f32x4.add(a1, b1), n);
+        storeTile(dst, xiStride, 6, f32x4.add(a2, b2), n); storeTile(dst, xiStride, 7, f32x4.add(a3, b3), n);
+        storeTile(dst, xiStride, 8, f32x4.sub(a0, b0), n); storeTile(dst, xiStride, 9, f32x4.sub(a1, b1), n);
+        storeTile(dst, xiStride, 10, f32x4.sub(a2, b2), n); storeTile(dst, xiStride, 11, f32x4.sub(a3, b3), n);
+        storeTile(dst, xiStride, 12, f32x4.neg(b0), n); storeTile(dst, xiStride, 13, f32x4.neg(b1), n);
+        storeTile(dst, xiStride, 14, f32x4.neg(b2), n); storeTile(dst, xiStride, 15, f32x4.neg(b3), n);
+      }
+    }
+  }
+}
+
+// The floats [0, 4) of the row at src whose first n floats are valid (zeros past them).
+@inline function loadRowLo(src: usize, n: i32): v128 {
+  if (n >= 4) return v128.load(src);
+  let v = v128.load32_zero(src);
+  if (n > 1) v = v128.load32_lane(src, v, 1, 4);
+  if (n > 2) v = v128.load32_lane(src, v, 2, 8);
+  return v;
+}
+
+// The floats [4, 8) of the row at src whose first n floats are valid (zeros past them).
+@inline function loadRowHi(src: usize, n: i32): v128 {
+  if (n >= 8) return v128.load(src, 16);
+  if (n <= 4) return f32x4.splat(0);
+  let v = v128.load32_zero(src, 16);
+  if (n > 5) v = v128.load32_lane(src, v, 1, 20);
+  if (n > 6) v = v128.load32_lane(src, v, 2, 24);
+  return v;
+}
+
+// dw [kOut, c, 3, 3] (+= if accumulate, else =) G^T D G for each element e = ko * c + ci, where
+// D[xi] = du[xi, ko, ci] (du: [16, kOut, c], the summed GEMM products). G^T maps a column (or row)
+// [d0, d1, d2, d3] to [d0 + (d1 + d2) / 2, (d1 - d2) / 2, (d1 + d2) / 2 + d3]. Elements go four at a time
+// (SIMD lanes) as in winograd_weight. Units: groups of four elements, ceil(kOut * c / 4).
+export function winograd_dweight(du: usize, dw: usize, kOut: i32, c: i32, accumulate: i32, start: i32, end: i32): void {
+  const total = kOut * c;
+  const plane = <usize>total << 2;
+  const half = f32x4.splat(0.5);
+  for (let q = start; q < end; q++) {
+    const e = q * 4, n = min(4, total - e);
+    const src = du + (<usize>e << 2);
+    // Columns j of D by G^T (lanes past n are zeros and never stored).
+    let r00: v128, r01: v128, r02: v128, r03: v128; // row 0 of G^T D, columns j
+    let r10: v128, r11: v128, r12: v128, r13: v128;
+    let r20: v128, r21: v128, r22: v128, r23: v128;
+    {
+      const d0 = loadTile(src, plane, 0, n), d1 = loadTile(src, plane, 4, n);
+      const d2 = loadTile(src, plane, 8, n), d3 = loadTile(src, plane, 12, n);
+      r00 = f32x4.add(d0, f32x4.mul(f32x4.add(d1, d2), half));
+      r10 = f32x4.mul(f32x4.sub(d1, d2), half);
+      r20 = f32x4.add(f32x4.mul(f32x4.add(d1, d2), half), d3);
+    }
+    {
+      const d0 = loadTile(src, plane, 1, n), d1 = loadTile(src, plane, 5, n);
+      const d2 = loadTile(src, plane, 9, n), d3 = loadTile(src, plane, 13, n);
+      r01 = f32x4.add(d0, f32x4.mul(f32x4.add(d1, d2), half));
+      r11 = f32x4.mul(f32x4.sub(d1, d2), half);
+      r21 = f32x4.add(f32x4.mul(f32x4.add(d1, d2), half), d3);
+    }
+    {
+      const d0 = loadTile(src, plane, 2, n), d1 = loadTile(src, plane, 6, n);
+      const d2 = loadTile(src, plane, 10, n), d3 = loadTile(src, plane, 14, n);
+      r02 = f32x4.add(d0, f32x4.mul(f32x4.add(d1, d2), half));
+      r12 = f32x4.mul(f32x4.sub(d1, d2), half);
+      r22 = f32x4.add(f32x4.mul(f32x4.add(d1, d2), half), d3);
+    }
+    {
+      const d0 = loadTile(src, plane, 3, n), d1 = loadTile(src, plane, 7, n);
+      const d2 = loadTile(src, plane, 11, n), d3 = loadTile(src, plane, 15, n);
+      r03 = f32x4.add(d0, f32x4.mul(f32x4.add(d1, d2), half));
+      r13 = f32x4.mul(f32x4.sub(d1, d2), half);
+      r23 = f32x4.add(f32x4.mul(f32x4.add(d1, d2), half), d3);
+    }
+    // Then each row by G: dw[e + l] row i = lane l of [ri0 + (ri1 + ri2) / 2, (ri1 - ri2) / 2, (ri1 + ri2) / 2 + ri3].
+    const dst = dw + (<usize>e * 9 << 2);
+    dweightRow(dst, 0, r00, r01, r02, r03, half, n, accumulate);
+    dweightRow(dst, 12, r10, r11, r12, r13, half, n, accumulate);
+    dweightRow(dst, 24, r20, r21, r22, r23, half, n, accumulate);
+  }
+}
+
+// The first n lanes of du plane xi at src (zeros past them, so nothing past the buffer is read).
+@inline function loadTile(src: usize, plane: usize, xi: i32, n: i32): v128 {
+  const s = src + <usize>xi * plane;
+  if (n == 4) return v128.load(s);
+  let v = v128.load32_zero(s);
+  if (n > 1) v = v128.load32_lane(s, v, 1, 4);
+  if (n > 2) v = v128.load32_lane(s, v, 2, 8);
+  return v;
+}
+
+// Row i of the 3x3 gradients of the n elements (lanes) at dst (off = 12 i bytes from each element's
+// first float; elements 36 bytes apart): [t0 + (t1 + t2) / 2, (t1 - t2) / 2, (t1 + t2) / 2 + t3].
+@inline function dweightRow(dst: usize, off: usize, t0: v128, t1: v128, t2: v128, t3: v128, half: v128, n: i32, accumulate: i32): void {
+  const s = f32x4.mul(f32x4.add(t1, t2), half);
+  const c0 = f32x4.add(t0, s), c1 = f32x4.mul(f32x4.sub(t1, t2), half), c2 = f32x4.add(s, t3);
+  scatter3(dst + off, c0, c1, c2, 0, accumulate);
+  if (n > 1) scatter3(dst + off, c0, c1, c2, 1, accumulate);
+  if (n > 2) scatter3(dst + off, c0, c1, c2, 2, accumulate);
+  if (n > 3) scatter3(dst + off, c0, c1, c2, 3, accumulate);
+}
+
+// Stores lane l of c0, c1, c2 to the three floats at dst + 36 l (adding to them if accumulate).
+@inline function scatter3(dst: usize, c0: v128, c1: v128, c2: v128, l: i32, accumulate: i32): void {
+  const p = dst + <usize>l * 36;
+  let v0 = f32x4.extract_lane(c0, 0), v1 = f32x4.extract_lane(c1, 0), v2 = f32x4.extract_lane(c2, 0);
+  if (l == 1) { v0 = f32x4.extract_lane(c0, 1); v1 = f32x4.extract_lane(c1, 1); v2 = f32x4.extract_lane(c2, 1); }
+  if (l == 2) { v0 = f32x4.extract_lane(c0, 2); v1 = f32x4.extract_lane(c1, 2); v2 = f32x4.extract_lane(c2, 2); }
+  if (l == 3) { v0 = f32x4.extract_lane(c0, 3); v1 = f32x4.extract_lane(c1, 3); v2 = f32x4.extract_lane(c2, 3); }
+  if (accumulate) {
+    v0 += load<f32>(p); v1 += load<f32>(p, 4); v2 += load<f32>(p, 8);
+  }
+  store<f32>(p, v0); store<f32>(p, v1, 4); store<f32>(p, v2, 8);
+}

@@ -7,7 +7,7 @@
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
-import { conv2dWinograd, useWinograd } from "./winograd.ts";
+import { conv2dWinograd, conv2dWinogradWeightGrad, useWinograd, useWinogradWgrad } from "./winograd.ts";
 
 /** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */
 export interface Conv2dGeometry {
@@ -250,6 +250,27 @@ export async function conv2dBackwardWeight(
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
   const p = plan(g);
+  if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
+  else await wgradGemm(rt, g, p, b);
+  if (b.dbias) {
+    await sumToChannels(rt, {
+      x: b.dy,
+      y: b.dbias,
+      outer: g.n,
+      channels: g.cOut,
+      inner: p.HW,
+      accumulate: false,
+    });
+  }
+}
+
+/** dw = the weight gradient as implicit GEMMs over image chunks (`conv2d_gemm_wgrad`). */
+async function wgradGemm(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  p: Plan,
+  b: { dy: number; x: number; dw: number },
+): Promise<void> {
   const chunk = cnhwChunk(g, p);
   const t = rt.heap.alloc(g.cOut * chunk * p.HW * 4);
   try {
@@ -283,15 +304,5 @@ export async function conv2dBackwardWeight(
     }
   } finally {
     rt.heap.free(t);
-  }
-  if (b.dbias) {
-    await sumToChannels(rt, {
-      x: b.dy,
-      y: b.dbias,
-      outer: g.n,
-      channels: g.cOut,
-      inner: p.HW,
-      accumulate: false,
-    });
   }
 }

@@ -70,6 +70,35 @@ forEachBackend("winograd kernels match their references on odd shapes", async (r
   }
 });
 
+forEachBackend("winograd weight-gradient kernels match their references on odd shapes", async (rt) => {
+  const r = rng(44);
+  for (let t = 0; t < 12; t++) {
+    const g = randomGeom(r);
+    const label = JSON.stringify(g);
+    const { cIn: c, cOut: k } = g;
+    const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
+    // Output-gradient tiles
+    const DY = new Buf(rt, uniform(r, g.n * k * g.outH * g.outW));
+    const E = new Buf(rt, 16 * k * T), Er = new Buf(rt, 16 * k * T);
+    const dyArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
+    await rt.run("winograd_dy", [DY.ptr, E.ptr, ...dyArgs], { units: g.n * k });
+    REF_KERNELS.winograd_dy(rt.heap, DY.ptr, Er.ptr, ...dyArgs, 0, g.n * k);
+    assertClose(E.read(), Er.read(), { rtol: 1e-6, atol: 1e-6, label: `dy ${label}` });
+    // dU -> dW, overwriting then accumulating
+    const DU = new Buf(rt, uniform(r, 16 * k * c)), dw0 = uniform(r, k * c * 9);
+    const groups = Math.ceil(k * c / 4);
+    for (const acc of [0, 1]) {
+      const DW = new Buf(rt, dw0), DWr = new Buf(rt, dw0);
+      await rt.run("winograd_dweight", [DU.ptr, DW.ptr, k, c, acc], { units: groups });
+      REF_KERNELS.winograd_dweight(rt.heap, DU.ptr, DWr.ptr, k, c, acc, 0, groups);
+      assertClose(DW.read(), DWr.read(), { rtol: 1e-6, atol: 1e-6, label: `dweight acc=${acc} ${label}` });
+      DW.free(label);
+      DWr.free(label);
+    }
+    for (const b of [DY, E, Er, DU]) b.free(label);
+  }
+});
+
 forEachBackend("sgemm_batched matches its reference", async (rt) => {
   const r = rng(42);
   for (let t = 0; t < 6; t++) {
@@ -135,6 +164,54 @@ forEachBackend("Winograd convolution forward and input gradient match the direct
   }
 });
 
+forEachBackend("Winograd weight gradient matches the direct convolution", async (rt) => {
+  const old = K.setConvAlgorithm("winograd");
+  const oldChunk = K.setWinogradChunkBytes(8 << 20);
+  try {
+    const r = rng(45);
+    const cases = [
+      geom({
+        n: 3,
+        cIn: 24,
+        h: 15,
+        w: 10,
+        cOut: 40,
+        kh: 3,
+        kw: 3,
+        strideH: 1,
+        strideW: 1,
+        padTop: 1,
+        padBottom: 1,
+        padLeft: 1,
+        padRight: 1,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      }),
+      ...Array.from({ length: 16 }, () => randomGeom(r)),
+    ];
+    for (const [i, g] of cases.entries()) {
+      assert.ok(K.useWinogradWgrad(g), "the forced algorithm is used");
+      K.setWinogradChunkBytes(i % 2 ? 1 : 8 << 20); // odd cases: one image per chunk (accumulated dU)
+      const label = JSON.stringify(g);
+      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
+      const x = uniform(r, xs), dy = uniform(r, ys);
+      const X = new Buf(rt, x), DY = new Buf(rt, dy), DW = new Buf(rt, ws), DB = new Buf(rt, g.cOut);
+      await rt.enqueue(() =>
+        K.conv2dBackwardWeight(rt, g, { dy: DY.ptr, x: X.ptr, dw: DW.ptr, dbias: DB.ptr })
+      );
+      const want = convBackward(g, x, new Float32Array(ws), dy);
+      const n = g.n * g.outH * g.outW;
+      assertClose(DW.read(), want.dw, { rtol: 1e-4, atol: 3e-5 * Math.sqrt(n), label: `dw ${label}` });
+      assertClose(DB.read(), want.db, { rtol: 1e-4, atol: 3e-5 * Math.sqrt(n), label: `dbias ${label}` });
+      for (const b of [X, DY, DW, DB]) b.free(label);
+    }
+  } finally {
+    K.setWinogradChunkBytes(oldChunk);
+    K.setConvAlgorithm(old);
+  }
+});
+
 Deno.test("the automatic choice uses Winograd only for 3x3 stride-1 single-group convolutions with enough work", () => {
   const base = {
     n: 1,
@@ -160,6 +237,17 @@ Deno.test("the automatic choice uses Winograd only for 3x3 stride-1 single-group
   assert.equal(K.useWinograd(geom({ ...base, groups: 2 })), false, "groups");
   assert.equal(K.useWinograd(geom({ ...base, dilationH: 2, dilationW: 2 })), false, "dilation");
   assert.equal(K.useWinograd(geom({ ...base, kh: 5, kw: 5 })), false, "5x5");
+  assert.equal(K.useWinogradWgrad(geom(base)), true, "weight gradient");
+  assert.equal(
+    K.useWinogradWgrad(geom({ ...base, cOut: 8 })),
+    false,
+    "weight gradient, too few output channels",
+  );
+  assert.equal(
+    K.useWinogradWgrad(geom({ ...base, strideH: 2, strideW: 2 })),
+    false,
+    "weight gradient, stride 2",
+  );
 });
 
 Deno.test("close backends (winograd)", closeBackends);

@@ -1,13 +1,15 @@
 /**
- * Times 3x3 stride-1 convolutions (forward) as implicit GEMM and as Winograd F(2x2, 3x3), interleaved,
- * best of several runs each, on ResNet-18/50 (batch 1) and ResNet-20 CIFAR (batch 128) shapes.
- * Usage: deno run -A tools/dev/winograd_shapes.ts [threads=1]
+ * Times 3x3 stride-1 convolutions (forward, or with `--wgrad` the weight gradient) as implicit GEMM and
+ * as Winograd F(2x2, 3x3), interleaved, best of several runs each, on ResNet-18/50 (batch 1) and
+ * ResNet-20 CIFAR (batch 128) shapes.
+ * Usage: deno run -A tools/dev/winograd_shapes.ts [threads=1] [--wgrad]
  * @module
  */
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
 
-const threads = Number(Deno.args[0] ?? 1);
+const wgrad = Deno.args.includes("--wgrad");
+const threads = Number(Deno.args.filter((a) => a !== "--wgrad")[0] ?? 1);
 const rt = await createRuntime({ backend: threads > 1 ? "wasm-mt" : "wasm", threads });
 // Time per kernel of the Winograd path (the last round of each shape).
 const parts = new Map<string, number>();
@@ -53,13 +55,15 @@ for (const [n, cIn, hw, cOut] of shapes) {
   const y = rt.heap.alloc(4 * n * cOut * hw * hw);
   rt.heap.f32.fill(0.5, x >> 2, (x >> 2) + n * cIn * hw * hw);
   rt.heap.f32.fill(0.25, w >> 2, (w >> 2) + cOut * cIn * 9);
+  rt.heap.f32.fill(0.125, y >> 2, (y >> 2) + n * cOut * hw * hw);
   const best: Record<string, number> = { gemm: Infinity, winograd: Infinity };
   for (let round = 0; round < 7; round++) {
     parts.clear();
     for (const algo of ["gemm", "winograd"] as const) {
       const old = K.setConvAlgorithm(algo);
       const t0 = performance.now();
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y }));
+      if (wgrad) await rt.enqueue(() => K.conv2dBackwardWeight(rt, g, { dy: y, x, dw: w, dbias: 0 }));
+      else await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y }));
       best[algo] = Math.min(best[algo], performance.now() - t0);
       K.setConvAlgorithm(old);
     }
@@ -70,7 +74,7 @@ for (const [n, cIn, hw, cOut] of shapes) {
     `n${n} ${cIn}->${cOut} ${hw}x${hw}: gemm ${best.gemm.toFixed(2)} ms (${gf(best.gemm)} GF/s)` +
       ` winograd ${best.winograd.toFixed(2)} ms (${gf(best.winograd)} effective) ${
         (best.gemm / best.winograd).toFixed(2)
-      }x auto=${K.useWinograd(g) ? "winograd" : "gemm"}\n   ` +
+      }x auto=${(wgrad ? K.useWinogradWgrad : K.useWinograd)(g) ? "winograd" : "gemm"}\n   ` +
       [...parts].filter(([k]) => /winograd|batched/.test(k)).map(([k, ms]) => `${k} ${ms.toFixed(2)}`).join(
         ", ",
       ),
