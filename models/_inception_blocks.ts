@@ -16,6 +16,7 @@ import {
   tensor,
 } from "../tensor/mod.ts";
 import type { AuxOutputs } from "./registry.ts";
+import { chain } from "./_chain.ts";
 
 /** Options of {@linkcode BasicConv2d}. */
 export interface BasicConvOptions {
@@ -30,20 +31,6 @@ export interface BasicConvOptions {
   bn?: boolean;
   /** BatchNorm epsilon (default 0.001, as torchvision's Inception models). */
   eps?: number;
-}
-
-/**
- * Runs `x` through `steps` in order, releasing each intermediate result (never `x` itself) as soon as
- * the next one exists. Autograd keeps what it saved, so this is safe in training.
- */
-export function chain(x: Tensor, steps: readonly ((t: Tensor) => Tensor)[]): Tensor {
-  let y = x;
-  for (const f of steps) {
-    const next = f(y);
-    if (y !== x && next !== y) y.dispose();
-    y = next;
-  }
-  return y;
 }
 
 /**
@@ -373,3 +360,4 @@ export class InceptionNet extends Module {
     this.#transform?.dispose();
   }
 }
+export { chain };

@@ -35,7 +35,8 @@ import {
 } from "../layers/mod.ts";
 import { ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
-import { BasicConv2d, boolOption, chain, InceptionNet, type TrunkStep } from "./_inception_blocks.ts";
+import { BasicConv2d, boolOption, InceptionNet, type TrunkStep } from "./_inception_blocks.ts";
+import { chain } from "./_chain.ts";
 
 /** Options of {@linkcode bnInception}. */
 export interface BnInceptionOptions extends ModelOptions {

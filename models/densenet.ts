@@ -37,6 +37,7 @@ import {
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
+import { chain } from "./_chain.ts";
 
 /** One row of the table. */
 export interface DenseNetConfig {
@@ -64,16 +65,6 @@ export interface DenseNetOptions extends ModelOptions, Partial<DenseNetConfig> {
   dropoutPlacement?: "torchvision" | "paper";
   /** Generator for the weights (default: the global generator). */
   generator?: Generator;
-}
-
-function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
-  let t = x;
-  for (const s of steps) {
-    const next = s(t);
-    if (t !== x) t.dispose();
-    t = next;
-  }
-  return t;
 }
 
 function conv(cin: number, cout: number, k: number): Conv2d {

@@ -51,6 +51,7 @@ import {
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
 import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
+import { chain } from "./_chain.ts";
 
 /** One row of the table. */
 export interface PreActConfig {
@@ -96,16 +97,6 @@ interface UnitArgs {
 
 function conv(cin: number, cout: number, k: number, stride = 1): Conv2d {
   return new Conv2d(cin, cout, { kernelSize: k, stride, padding: (k - 1) / 2, bias: false });
-}
-
-function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
-  let t = x;
-  for (const s of steps) {
-    const next = s(t);
-    if (t !== x) t.dispose();
-    t = next;
-  }
-  return t;
 }
 
 /** The projection shortcut: a 1×1 conv (no BN) under torchvision's `downsample.0` key. */

@@ -32,6 +32,7 @@ import {
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor, zeros } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
 import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
+import { chain } from "./_chain.ts";
 
 export type { StochasticDepthOptions } from "./_stochastic_depth.ts";
 
@@ -191,16 +192,6 @@ function residualForward(b: Residual, x: Tensor): Tensor {
   const y = ops.relu(sum);
   if (sum !== x) sum.dispose();
   return y;
-}
-
-function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
-  let t = x;
-  for (const s of steps) {
-    const next = s(t);
-    if (t !== x) t.dispose();
-    t = next;
-  }
-  return t;
 }
 
 /** Two 3×3 convs (torchvision BasicBlock; dilations per conv as fyu/drn). Expansion 1. */

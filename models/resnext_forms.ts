@@ -45,6 +45,7 @@ import {
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import { Bottleneck, ZeroPadShortcut } from "./resnet.ts";
+import { chain } from "./_chain.ts";
 
 /** A ResNeXt block form of Fig. 3 other than the grouped one: "a" split-transform-sum, "b" concatenation. */
 export type ResNeXtForm = "a" | "b";
@@ -92,17 +93,6 @@ function conv(cin: number, cout: number, k: number, stride: number, dilation = 1
 /** Kaiming normal with an explicit fan_out (ResNet's init, as for the grouped conv the weight slices). */
 function heNormal(w: Tensor, fanOut: number, g: Generator): void {
   init.normal(w, 0, Math.sqrt(2 / fanOut), g);
-}
-
-/** Applies `steps` in turn, disposing every intermediate (never the input). */
-function chain(x: Tensor, steps: ((t: Tensor) => Tensor)[]): Tensor {
-  let t = x;
-  for (const s of steps) {
-    const next = s(t);
-    if (t !== x) t.dispose();
-    t = next;
-  }
-  return t;
 }
 
 /**

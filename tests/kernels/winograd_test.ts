@@ -7,6 +7,12 @@ import { Buf } from "../_util/buffers.ts";
 import { convBackward, convForward, type ConvGeom, geom } from "../_util/conv_naive.ts";
 import { int, rng, uniform } from "../_util/rng.ts";
 
+/** A 3x3 stride-1 "same" convolution of n images [cIn, h, w] into cOut channels. */
+function same3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
+  const one = { strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1 };
+  return geom({ n, cIn, h, w, cOut, kh: 3, kw: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, ...one });
+}
+
 /** A random 3x3 stride-1 convolution: odd sizes, asymmetric padding 0-2, 1-3 images, 1-20 channels. */
 function randomGeom(r: () => number): ConvGeom {
   for (;;) {
@@ -120,24 +126,7 @@ forEachBackend("Winograd convolution forward and input gradient match the direct
   try {
     const r = rng(43);
     const cases = [
-      geom({
-        n: 2,
-        cIn: 64,
-        h: 14,
-        w: 14,
-        cOut: 48,
-        kh: 3,
-        kw: 3,
-        strideH: 1,
-        strideW: 1,
-        padTop: 1,
-        padBottom: 1,
-        padLeft: 1,
-        padRight: 1,
-        dilationH: 1,
-        dilationW: 1,
-        groups: 1,
-      }),
+      same3x3(2, 64, 14, 14, 48),
       ...Array.from({ length: 16 }, () => randomGeom(r)),
     ];
     for (const g of cases) {
@@ -170,24 +159,7 @@ forEachBackend("Winograd weight gradient matches the direct convolution", async 
   try {
     const r = rng(45);
     const cases = [
-      geom({
-        n: 3,
-        cIn: 24,
-        h: 15,
-        w: 10,
-        cOut: 40,
-        kh: 3,
-        kw: 3,
-        strideH: 1,
-        strideW: 1,
-        padTop: 1,
-        padBottom: 1,
-        padLeft: 1,
-        padRight: 1,
-        dilationH: 1,
-        dilationW: 1,
-        groups: 1,
-      }),
+      same3x3(3, 24, 15, 10, 40),
       ...Array.from({ length: 16 }, () => randomGeom(r)),
     ];
     for (const [i, g] of cases.entries()) {
