@@ -213,7 +213,7 @@ async function evaluateCheckpoint(f: Record<string, unknown>): Promise<void> {
   const extra = JSON.parse(meta["cnnzoo.extra"] ?? meta.extra ?? "{}") as { config?: { model?: string } };
   const name = extra.config?.model ?? meta.model;
   if (!name) throw new UsageError(`Cannot evaluate: ${path} does not name its model`);
-  const net = cnn.models.create(name, { inChannels: 1, numClasses: 10 });
+  const net = cnn.models.create(name, { inChannels: 1, numClasses: 10, init: false });
   await loadCheckpoint(path, { model: net });
   net.eval();
   const { test } = await cnn.data.loadDigits();

@@ -15,9 +15,38 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
 }
 
+let drawing = true;
+
+/**
+ * Runs `fn` with random initialization switched off: the random schemes of this module fill zeros and
+ * draw nothing from the generator (constants are still set). For a model whose weights are loaded next.
+ *
+ * @example
+ * ```ts
+ * import * as cnn from "../mod.ts";
+ * import { withoutInit } from "./init.ts";
+ * await cnn.init({ threads: 1 });
+ * const lin = withoutInit(() => new cnn.nn.Linear(4, 2));
+ * console.log(await lin.weight.toArray()); // zeros
+ * ```
+ */
+export function withoutInit<T>(fn: () => T): T {
+  const prev = drawing;
+  drawing = false;
+  try {
+    return fn();
+  } finally {
+    drawing = prev;
+  }
+}
+
 function fill(t: Tensor, f: () => number): void {
   // A meta runtime (shape/size walks such as summary()) holds no values: skip the draws.
   if (t.storage.rt.report.backend === "meta") return;
+  if (!drawing) {
+    void t.write(new Float32Array(t.size));
+    return;
+  }
   const d = new Float32Array(t.size);
   for (let i = 0; i < d.length; i++) d[i] = f();
   void t.write(d);

@@ -3,6 +3,7 @@
  * file exports a record of entries; this file only gathers them.
  * @module
  */
+import { withoutInit } from "../layers/init.ts";
 import { rangeError, type Tensor } from "../tensor/mod.ts";
 import type { Module } from "../layers/mod.ts";
 
@@ -14,6 +15,11 @@ export interface ModelOptions {
   inChannels?: number;
   /** Dropout probability where the architecture has dropout. */
   dropout?: number;
+  /**
+   * Draw the random initial weights (default true). `false` fills zeros instead, much faster for large
+   * models whose weights are loaded right after (ResNet-50: ~3 s less).
+   */
+  init?: boolean;
   /** Family-specific options. */
   [key: string]: unknown;
 }
@@ -128,5 +134,8 @@ export function create(name: string, options: ModelOptions = {}): Module {
   if (options.dropout !== undefined && !(options.dropout >= 0 && options.dropout <= 1)) {
     throw rangeError(`create ${name}`, `dropout must be in [0, 1], got ${options.dropout}`);
   }
-  return e.build({ ...options, numClasses, inChannels });
+  const { init: draw = true, ...rest } = options;
+  if (typeof draw !== "boolean") throw rangeError(`create ${name}`, `init must be a boolean, got ${draw}`);
+  const build = () => e.build({ ...rest, numClasses, inChannels });
+  return draw ? build() : withoutInit(build);
 }

@@ -22,7 +22,11 @@ export async function createDigitClassifier(
 ): Promise<Classifier> {
   await cnn.init(init);
   const meta = cnn.io.parseSafetensors(weights).metadata;
-  const net = cnn.models.create(meta.model ?? "resnet20_cifar", { inChannels: 1, numClasses: 10 });
+  const net = cnn.models.create(meta.model ?? "resnet20_cifar", {
+    inChannels: 1,
+    numClasses: 10,
+    init: false,
+  });
   cnn.io.loadSafetensors(net, weights, { strict: true });
   // Traced once: batch norms folded into the convolutions, ReLUs fused, Winograd weights precomputed.
   const frozen = await cnn.nn.freeze(net, [1, 1, 28, 28]);

@@ -38,7 +38,11 @@ async function main(): Promise<void> {
   const bytes = new Uint8Array(await (await fetch("./weights.safetensors")).arrayBuffer());
   const weights = cnn.io.readSafetensors(bytes);
   const meta = cnn.io.parseSafetensors(bytes).metadata;
-  const net = cnn.models.create(meta.model ?? "resnet20_cifar", { inChannels: 1, numClasses: 10 });
+  const net = cnn.models.create(meta.model ?? "resnet20_cifar", {
+    inChannels: 1,
+    numClasses: 10,
+    init: false,
+  });
   net.loadStateDict(weights, { strict: true });
   status.textContent = `Model ${meta.model} loaded (${net.numParameters().toLocaleString()} parameters).`;
   // Traced once: batch norms folded into the convolutions, ReLUs fused, Winograd weights precomputed.
