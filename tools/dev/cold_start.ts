@@ -10,7 +10,7 @@ const t0 = performance.now();
 await cnn.init({ threads: Number(Deno.args[0] ?? 2) });
 const tInit = performance.now();
 // The weights file a server would load (written here from a seeded model, outside the timing).
-const bytes = await (async () => {
+const bytes = (() => {
   const src = cnn.models.create("resnet50");
   const b = cnn.io.writeSafetensors(src.stateDict());
   src.dispose();
