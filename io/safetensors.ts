@@ -231,7 +231,8 @@ function decode(
  * {@linkcode MAX_HEADER_BYTES}), UTF-8, JSON, each entry's dtype, shape and data_offsets, that each
  * tensor's byte count equals its element count times the item size, and that the tensors cover the data
  * section exactly (in range, no overlaps, no gaps). Throws a `RangeError` naming the problem, the tensor
- * and the file offset; a `TypeError` if `bytes` is not a Uint8Array.
+ * and the file offset; a `TypeError` if `bytes` is not a Uint8Array. With `validate: true` it also rejects
+ * floating-point tensors holding NaN or infinity (naming the tensor, element and file offset).
  *
  * @example
  * ```ts
@@ -241,7 +242,7 @@ function decode(
  * console.log(tensors.get("w")?.data, metadata.by); // Float32Array [1, 2] "me"
  * ```
  */
-export function parseSafetensors(bytes: Uint8Array): ParsedSafetensors {
+export function parseSafetensors(bytes: Uint8Array, options: { validate?: boolean } = {}): ParsedSafetensors {
   if (!(bytes instanceof Uint8Array)) {
     throw typeError(ACTION, `expected a Uint8Array, got ${describe(bytes)}`);
   }
@@ -374,10 +375,20 @@ export function parseSafetensors(bytes: Uint8Array): ParsedSafetensors {
   const tensors = new Map<string, SafetensorsEntry>();
   for (const s of order) {
     const count = (s.end - s.begin) / ITEM_SIZE[s.dtype];
+    const data = decode(s.dtype, bytes, dataStart + s.begin, count);
+    if (options.validate && data instanceof Float32Array) {
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) {
+          throw bad(
+            `tensor '${s.name}' holds ${data[i]} at element ${i} (${at(s.begin + i * ITEM_SIZE[s.dtype])})`,
+          );
+        }
+      }
+    }
     tensors.set(s.name, {
       dtype: s.dtype,
       shape: s.shape,
-      data: decode(s.dtype, bytes, dataStart + s.begin, count),
+      data,
       dataOffsets: [s.begin, s.end],
     });
   }

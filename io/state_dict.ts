@@ -16,6 +16,8 @@ import {
 export interface ReadOptions {
   /** Runtime whose memory receives the tensors (default: the one from `init()`). */
   rt?: Runtime;
+  /** Reject floating-point tensors holding NaN or infinity (see parseSafetensors). */
+  validate?: boolean;
 }
 
 function natural(e: SafetensorsEntry): DType {
@@ -62,7 +64,7 @@ export function entriesToTensors(
  * ```
  */
 export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): Map<string, Tensor> {
-  const { tensors } = parseSafetensors(bytes);
+  const { tensors } = parseSafetensors(bytes, { validate: options.validate });
   return entriesToTensors(tensors, options.rt ?? runtime());
 }
 
@@ -169,7 +171,11 @@ export function loadEntries(
 export function loadSafetensors(
   module: Module,
   bytes: Uint8Array,
-  options: { strict?: boolean } = {},
+  options: { strict?: boolean; validate?: boolean } = {},
 ): { missingKeys: string[]; unexpectedKeys: string[] } {
-  return loadEntries(module, parseSafetensors(bytes).tensors, options.strict ?? true);
+  return loadEntries(
+    module,
+    parseSafetensors(bytes, { validate: options.validate }).tensors,
+    options.strict ?? true,
+  );
 }

@@ -309,6 +309,7 @@ export function empty(rt: Runtime, shape: readonly number[], dtype: DType = "flo
 
 /**
  * Creates a tensor from data (copied). Float data becomes float32 unless `dtype` says otherwise.
+ * `checkFinite: true` rejects NaN and infinities (naming the first one) instead of computing with them.
  *
  * @example
  * ```ts
@@ -322,9 +323,15 @@ export function empty(rt: Runtime, shape: readonly number[], dtype: DType = "flo
 export function tensor(
   data: TensorData,
   shape?: readonly number[],
-  options: { dtype?: DType; rt?: Runtime } = {},
+  options: { dtype?: DType; rt?: Runtime; checkFinite?: boolean } = {},
 ): Tensor {
   const s = shape ?? [data.length];
+  if (options.checkFinite) {
+    for (let i = 0; i < data.length; i++) {
+      const v = Number((data as ArrayLike<number | bigint>)[i]);
+      if (!Number.isFinite(v)) throw rangeError("create tensor", `value ${i} is ${v} (checkFinite)`);
+    }
+  }
   checkShape(s);
   const dtype: DType = options.dtype ??
     (data instanceof Int32Array ? "int32" : data instanceof BigInt64Array ? "int64" : "float32");

@@ -95,3 +95,32 @@ Deno.test("optimizers and schedules: negative lr, bad momentum combinations", ()
 });
 
 Deno.test("close meta runtime (hostile api)", () => rt.close());
+
+Deno.test("optional finite checks: tensor({ checkFinite }) and safetensors validate name the bad value", () => {
+  on(() => {
+    rejects(
+      () => cnn.tensor([1, Number.NaN, 3], [3], { checkFinite: true }),
+      RangeError,
+      /value 1 is NaN \(checkFinite\)/,
+    );
+    rejects(
+      () => cnn.tensor([0, 1, -Infinity], [3], { checkFinite: true }),
+      RangeError,
+      /value 2 is -Infinity/,
+    );
+    assert.equal(cnn.tensor([1, Number.NaN], [2]).shape[0], 2, "unchecked by default");
+  });
+  const bytes = cnn.io.serializeSafetensors({
+    ok: { shape: [2], data: new Float32Array([1, 2]) },
+    w: { shape: [3], data: new Float32Array([1, Number.POSITIVE_INFINITY, 3]) },
+  });
+  assert.ok(cnn.io.parseSafetensors(bytes).tensors.has("w"), "accepted without validate");
+  const dataStart = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const offset = dataStart + 8 + 4; // 'ok' holds bytes [0, 8); element 1 of 'w'
+  rejects(
+    () => cnn.io.parseSafetensors(bytes, { validate: true }),
+    RangeError,
+    new RegExp(`tensor 'w' holds Infinity at element 1 \\(file offset ${offset}\\)`),
+  );
+  rejects(() => cnn.io.readSafetensors(bytes, { validate: true, rt }), RangeError, /holds Infinity/);
+});
