@@ -40,6 +40,10 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
     min: 0,
   },
   resume: { type: "boolean", help: "continue from <out>/last.safetensors", default: false },
+  options: {
+    type: "string",
+    help: `model options as JSON, e.g. '{"shortcut":"A"}' (docs/ablations.md); saved in the checkpoint`,
+  },
 };
 
 const COMMANDS: Record<string, { summary: string; flags: Record<string, FlagSpec> }> = {
@@ -68,9 +72,28 @@ const COMMANDS: Record<string, { summary: string; flags: Record<string, FlagSpec
       list: { type: "boolean", help: "list the registered models", default: false },
       "input-size": { type: "string", help: "C,H,W input (default: the model's native size)" },
       "num-classes": { type: "int", help: "output classes (default: the model's)", min: 1 },
+      options: {
+        type: "string",
+        help: `model options as JSON, e.g. '{"block":[3,1,3]}' or '{"shortcut":"A"}' (docs/ablations.md)`,
+      },
     },
   },
 };
+
+/** The --options flag: a JSON object of model options (UsageError naming the problem otherwise). */
+function modelOptions(f: Record<string, unknown>): cnn.models.ModelOptions {
+  if (f.options === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(f.options as string);
+  } catch (e) {
+    throw new UsageError(`Cannot parse arguments: --options is not JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new UsageError(`Cannot parse arguments: --options must be a JSON object, got ${f.options}`);
+  }
+  return v as cnn.models.ModelOptions;
+}
 
 async function train(command: string, f: Record<string, unknown>): Promise<void> {
   const threads = f.threads as number;
@@ -83,7 +106,8 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
   );
   const { train: trainSet, test } = await cnn.data.loadDigits();
   const trainData = (f.limit as number) > 0 ? spread(trainSet, f.limit as number) : trainSet;
-  const net = cnn.models.create(f.model as string, { inChannels: 1, numClasses: 10 });
+  const options = modelOptions(f);
+  const net = cnn.models.create(f.model as string, { ...options, inChannels: 1, numClasses: 10 });
   const loader = new cnn.data.DataLoader(trainData, { batchSize: f["batch-size"] as number, shuffle: true });
   const testLoader = new cnn.data.DataLoader(test, { batchSize: 250 });
   const epochs = f.epochs as number;
@@ -100,7 +124,7 @@ async function train(command: string, f: Record<string, unknown>): Promise<void>
   const metrics: string[] = [];
   const ckpt = `${out}/last.safetensors`;
   let startEpoch = 0;
-  const config = { model: f.model, data: f.data, epochs, batchSize: f["batch-size"], lr: f.lr };
+  const config = { model: f.model, options, data: f.data, epochs, batchSize: f["batch-size"], lr: f.lr };
   if (f.resume) {
     const r = await loadCheckpoint(ckpt, { model: net, optimizer: opt, rng: cnn.defaultGenerator });
     startEpoch = r.epoch;
@@ -210,10 +234,17 @@ async function evaluateCheckpoint(f: Record<string, unknown>): Promise<void> {
     throw new UsageError(`Cannot evaluate: cannot read --checkpoint ${path} (${e.message})`);
   });
   const meta = cnn.io.parseSafetensors(bytes).metadata;
-  const extra = JSON.parse(meta["cnnzoo.extra"] ?? meta.extra ?? "{}") as { config?: { model?: string } };
+  const extra = JSON.parse(meta["cnnzoo.extra"] ?? meta.extra ?? "{}") as {
+    config?: { model?: string; options?: cnn.models.ModelOptions };
+  };
   const name = extra.config?.model ?? meta.model;
   if (!name) throw new UsageError(`Cannot evaluate: ${path} does not name its model`);
-  const net = cnn.models.create(name, { inChannels: 1, numClasses: 10, init: false });
+  const net = cnn.models.create(name, {
+    ...extra.config?.options,
+    inChannels: 1,
+    numClasses: 10,
+    init: false,
+  });
   await loadCheckpoint(path, { model: net });
   net.eval();
   const { test } = await cnn.data.loadDigits();
@@ -270,7 +301,10 @@ async function summary(f: Record<string, unknown>): Promise<void> {
   }
   const s = await cnn.models.summary(f.model as string, {
     inputSize: inputSize as [number, number, number],
-    modelOptions: f["num-classes"] === undefined ? {} : { numClasses: f["num-classes"] as number },
+    modelOptions: {
+      ...modelOptions(f),
+      ...(f["num-classes"] === undefined ? {} : { numClasses: f["num-classes"] as number }),
+    },
   });
   console.log(s.toString());
 }

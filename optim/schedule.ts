@@ -46,6 +46,9 @@ export function polynomialLR(total: number, power = 1): Schedule {
 
 /** Linear from startFactor to endFactor over `total` steps (torch LinearLR). */
 export function linearLR(startFactor: number, endFactor = 1, total = 5): Schedule {
+  if (!(total >= 0)) throw rangeError("create linearLR", `total must be >= 0, got ${total}`);
+  // total 0: already at the end (no 0 / 0).
+  if (total === 0) return { factor: () => endFactor };
   return { factor: (t) => startFactor + (endFactor - startFactor) * Math.min(t, total) / total };
 }
 
