@@ -35,9 +35,11 @@ import {
   Module,
   ReLU,
   Sequential,
+  type StochasticDepth,
 } from "../layers/mod.ts";
 import { defaultGenerator, type Generator, ops, rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
+import { stochasticDepthGates, type StochasticDepthOptions } from "./_stochastic_depth.ts";
 
 type K = number | readonly [number, number];
 
@@ -95,6 +97,8 @@ export class MixedBlock extends Module {
   readonly residual: boolean;
   /** ReLU after the residual sum (false for the last Block8 of the release). */
   readonly activate: boolean;
+  /** Stochastic-depth gate of the residual branch, or null. */
+  drop: StochasticDepth | null = null;
 
   /**
    * `branches`: [name, module] for a plain branch, or [[stemName, stem], [[aName, a], [bName, b]]] for a split
@@ -105,7 +109,13 @@ export class MixedBlock extends Module {
       | readonly [string, Module]
       | readonly [readonly [string, Module], readonly (readonly [string, Module])[]]
     )[],
-    residual?: { channels: [number, number]; scale: number; relu: boolean; generator?: Generator },
+    residual?: {
+      channels: [number, number];
+      scale: number;
+      relu: boolean;
+      generator?: Generator;
+      drop?: StochasticDepth | null;
+    },
   ) {
     super();
     const self = this as unknown as Record<string, Module>;
@@ -130,6 +140,7 @@ export class MixedBlock extends Module {
       const [cin, cout] = residual.channels;
       self.conv2d = new Conv2d(cin, cout, { kernelSize: 1, generator: residual.generator });
       if (residual.relu) self.relu = new ReLU();
+      this.drop = residual.drop ?? null;
     }
   }
 
@@ -150,13 +161,18 @@ export class MixedBlock extends Module {
     return y;
   }
 
-  /** concat(branches), or relu(x + s · conv2d(concat)) for residual blocks. */
+  /**
+   * concat(branches), or relu(x + s · conv2d(concat)) for residual blocks; with stochastic depth the branch
+   * term is multiplied by the gate (0: the branches do not run).
+   */
   forward(x: Tensor): Tensor {
+    const gate = this.residual && this.drop ? this.drop.gate() : 1;
+    if (gate === 0) return this.activate ? ops.relu(x) : ops.scale(x, 1);
     const cat = this.branches(x);
     if (!this.residual) return cat;
     const up = (this as unknown as { conv2d: Conv2d }).conv2d.forward(cat);
     cat.dispose();
-    const sum = ops.add(x, up, { beta: this.scale });
+    const sum = ops.add(x, up, { beta: this.scale * gate });
     up.dispose();
     if (!this.activate) return sum;
     const y = ops.relu(sum);
@@ -189,6 +205,8 @@ export interface InceptionV4Options extends ModelOptions {
   widthMultiplier?: number;
   /** Generator for the weights and the dropout mask (default: the global generator). */
   generator?: Generator;
+  /** Stochastic depth over the residual blocks (Inception-ResNet only), as for ResNets. */
+  stochasticDepth?: StochasticDepthOptions;
 }
 
 /** The family's network class: `features` (v4) or the named IR stages, then pooling and `last_linear`. */
@@ -235,11 +253,16 @@ export class InceptionV4 extends Module {
       self[name] = m;
       this.#stages.push(m);
     };
+    if (options.stochasticDepth !== undefined && cfg.kind === "inception_v4") {
+      throw rangeError(action, "stochasticDepth applies to the residual blocks of Inception-ResNet only");
+    }
+    const nextGate = stochasticDepthGates(options.stochasticDepth, depths[0] + depths[1] + depths[2], action);
     const res = (cat: number, ch: number, scale: number, relu = true) => ({
       channels: [w(cat), w(ch)] as [number, number],
       scale,
       relu,
       generator: g,
+      drop: nextGate(),
     });
     let width: number;
     if (cfg.kind === "inception_v4") {
