@@ -39,7 +39,7 @@ export function winograd_weight(w: usize, u: usize, kOut: i32, c: i32, start: i3
 }
 
 // Lanes: the floats at g + off, g + s1 + off, g + s2 + off, g + s3 + off (byte offsets).
-@inline function gather4(g: usize, off: usize, s1: usize, s2: usize, s3: usize): v128 {
+@inline export function gather4(g: usize, off: usize, s1: usize, s2: usize, s3: usize): v128 {
   let v = v128.load32_zero(g + off);
   v = v128.load32_lane(g + s1 + off, v, 1);
   v = v128.load32_lane(g + s2 + off, v, 2);
@@ -134,7 +134,7 @@ export function winograd_input(
 }
 
 // Stores the first n lanes (1..4) of val to dst + xi * xiStride.
-@inline function storeTile(dst: usize, xiStride: usize, xi: i32, val: v128, n: i32): void {
+@inline export function storeTile(dst: usize, xiStride: usize, xi: i32, val: v128, n: i32): void {
   const d = dst + <usize>xi * xiStride;
   if (n == 4) {
     v128.store(d, val);

@@ -301,8 +301,9 @@ export async function freeze(
     for (const s of steps) {
       if (s.op !== "conv2d") continue;
       const [x, w, opts = {}] = s.args as [Tensor, Tensor, ops.Conv2dOptions?];
-      if (!ops.runsAsWinograd(x.shape, w, opts)) continue;
-      const wu = noGrad(() => ops.winogradWeights(w));
+      const variant = ops.winogradVariant(x.shape, w, opts);
+      if (!variant) continue;
+      const wu = noGrad(() => ops.winogradWeights(w, variant));
       owned.push(wu);
       s.args = [x, w, { ...opts, winogradWeights: wu }];
       stats.winogradConvs++;

@@ -7,7 +7,13 @@
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
-import { conv2dWinograd, conv2dWinogradWeightGrad, useWinograd, useWinogradWgrad } from "./winograd.ts";
+import {
+  conv2dWinograd,
+  conv2dWinogradWeightGrad,
+  useWinogradWgrad,
+  winogradVariant,
+  type WinogradVariant,
+} from "./winograd.ts";
 
 /** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */
 export interface Conv2dGeometry {
@@ -117,15 +123,26 @@ function convGemm(
 }
 
 /**
- * y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). `u`: Winograd-transformed weights, used
- * if the convolution runs as Winograd (see winograd.ts).
+ * y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). `inference`: no gradient will be taken
+ * through this call (it may then run as Winograd F(4x4, 3x3)). `u`: weights transformed for the Winograd
+ * variant `uVariant` (default "f23"), used if the convolution runs as that variant (see winograd.ts).
  */
 export async function conv2dForward(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
+  b: {
+    x: number;
+    w: number;
+    bias: number;
+    y: number;
+    relu?: boolean;
+    u?: number;
+    uVariant?: WinogradVariant;
+    inference?: boolean;
+  },
 ): Promise<void> {
-  if (useWinograd(g)) return conv2dWinograd(rt, g, b);
+  const variant = winogradVariant(g, b.inference ?? false);
+  if (variant) return conv2dWinograd(rt, g, b, variant);
   const p = plan(g);
   if (g.n === 1 && isPointwise(g)) {
     // One image, 1x1: the input is already the GEMM's B; write y directly.

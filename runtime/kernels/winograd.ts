@@ -1,19 +1,46 @@
 /**
- * Winograd F(2x2, 3x3) convolution launcher: 3x3, stride 1, dilation 1, one group. The weights and
- * input tiles are transformed (`winograd_weight`, `winograd_input`), multiplied as 16 GEMMs of
- * [cOut, cIn] x [cIn, tiles] in one `sgemm_batched` call, and transformed back into NCHW with bias and
- * ReLU (`winograd_output`): 4 multiply-adds per output instead of 9. The weight gradient runs the
- * adjoint: output-gradient tiles (`winograd_dy`) times input tiles as 16 GEMMs of [cOut, tiles] x
- * [tiles, cIn], mapped back to 3x3 by `winograd_dweight`.
+ * Winograd convolution launchers: 3x3, stride 1, dilation 1, one group. The forward runs as F(2x2, 3x3)
+ * (16 GEMMs, 4x4 input tiles) or, for inference where it measured faster, F(4x4, 3x3) (36 GEMMs, 6x6
+ * input tiles, `winograd43_*`): the weights and input tiles are transformed (`winograd_weight`,
+ * `winograd_input`), multiplied as GEMMs of [cOut, cIn] x [cIn, tiles] in one `sgemm_batched` call, and
+ * transformed back into NCHW with bias and ReLU (`winograd_output`): 4 (F(2,3)) or 2.25 (F(4,3))
+ * multiply-adds per output instead of 9. The weight gradient runs the F(2x2, 3x3) adjoint: output-gradient
+ * tiles (`winograd_dy`) times input tiles as 16 GEMMs of [cOut, tiles] x [tiles, cIn], mapped back to 3x3
+ * by `winograd_dweight`.
  * @module
  */
 import type { Runtime } from "../runtime.ts";
 import type { Conv2dGeometry } from "./conv2d.ts";
 import { GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 
-/** Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape. */
-export type ConvAlgorithm = "auto" | "gemm" | "winograd";
+/**
+ * Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape; "winograd" forces F(2x2, 3x3)
+ * and "winograd43" F(4x4, 3x3) for every eligible convolution (forward and input gradient; the weight
+ * gradient then runs as F(2x2, 3x3)).
+ */
+export type ConvAlgorithm = "auto" | "gemm" | "winograd" | "winograd43";
 let algorithm: ConvAlgorithm = "auto";
+
+/** A Winograd variant: F(2x2, 3x3) ("f23") or F(4x4, 3x3) ("f43"). */
+export type WinogradVariant = "f23" | "f43";
+
+/** Per variant: output tile side, input tile side, transformed planes, kernel names. */
+const VARIANT = {
+  f23: { m: 2, a: 4, planes: 16, weight: "winograd_weight", input: "winograd_input", output: "winograd_output" },
+  f43: {
+    m: 4,
+    a: 6,
+    planes: 36,
+    weight: "winograd43_weight",
+    input: "winograd43_input",
+    output: "winograd43_output",
+  },
+} as const;
+
+/** The planes of a variant's transformed weights: [planes, cOut, cIn] (16 for F(2,3), 36 for F(4,3)). */
+export function winogradPlanes(variant: WinogradVariant): number {
+  return VARIANT[variant].planes;
+}
 
 /** @internal Forces the algorithm of eligible convolutions (tests and benchmarks); returns the old one. */
 export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
@@ -32,75 +59,105 @@ export function setWinogradChunkBytes(bytes: number): number {
   return old;
 }
 
-/** True if the convolution can run as Winograd F(2x2, 3x3). */
+/** True if the convolution can run as Winograd (either variant). */
 export function winogradApplies(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 &&
     g.dilationW === 1 && g.groups === 1;
 }
 
 /**
- * True if the convolution should run as Winograd: it applies, and (under "auto") it has enough channels
- * and tiles that the 2.25x fewer multiply-adds outweigh the transforms.
+ * True if, under "auto", F(4x4, 3x3) beats F(2x2, 3x3) on the forward: measured (tools/dev/winograd_shapes.ts)
+ * on large feature maps with enough channels; see {@linkcode winogradVariant}.
  */
-export function useWinograd(g: Conv2dGeometry): boolean {
-  if (algorithm === "gemm" || !winogradApplies(g)) return false;
-  if (algorithm === "winograd") return true;
-  const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);
-  return g.cIn >= 16 && g.cOut >= 16 && tiles >= 32;
+function f43Wins(g: Conv2dGeometry): boolean {
+  return g.cIn >= 32 && g.cOut >= 32 && g.outH >= 28 && g.outW >= 28;
 }
 
-/** Scratch bytes per thread of `winograd_input`: one zero-padded input plane. */
-function inputScratchBytes(tilesH: number, tilesW: number): number {
+/**
+ * The Winograd variant a convolution's forward runs as, or null for implicit GEMM. Under "auto", Winograd
+ * needs enough channels and tiles that the fewer multiply-adds outweigh the transforms, and F(4x4, 3x3) is
+ * used only for `inference` (no gradient recorded: its larger rounding error stays out of training) on
+ * the shapes where it measured faster; the input gradient (a forward of dy) always uses F(2x2, 3x3).
+ */
+export function winogradVariant(g: Conv2dGeometry, inference = false): WinogradVariant | null {
+  if (algorithm === "gemm" || !winogradApplies(g)) return null;
+  if (algorithm === "winograd") return "f23";
+  if (algorithm === "winograd43") return "f43";
+  const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);
+  if (g.cIn < 16 || g.cOut < 16 || tiles < 32) return null;
+  return inference && f43Wins(g) ? "f43" : "f23";
+}
+
+/** True if the convolution should run as Winograd (either variant; see {@linkcode winogradVariant}). */
+export function useWinograd(g: Conv2dGeometry): boolean {
+  return winogradVariant(g) !== null;
+}
+
+/** Scratch bytes per thread of the input transform: one zero-padded input plane (and F(4,3)'s row tiles). */
+function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: number): number {
+  if (variant === "f43") return ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
   return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
 }
 
-/** u [16, k, c] = the Winograd transform of the 3x3 weights w [k, c, 3, 3]. */
+/** Scratch bytes per thread of `winograd43_output`. */
+const OUTPUT43_SCRATCH_BYTES = 448;
+
+/**
+ * u [planes, k, c] = the Winograd transform of the 3x3 weights w [k, c, 3, 3] for the variant (default
+ * F(2x2, 3x3); planes: {@linkcode winogradPlanes}).
+ */
 export function winogradWeights(
   rt: Runtime,
-  b: { w: number; u: number; k: number; c: number },
+  b: { w: number; u: number; k: number; c: number; variant?: WinogradVariant },
 ): Promise<void> {
-  return rt.exec("winograd_weight", [b.w, b.u, b.k, b.c], {
+  const v = VARIANT[b.variant ?? "f23"];
+  return rt.exec(v.weight, [b.w, b.u, b.k, b.c], {
     units: Math.ceil(b.k * b.c / 4),
-    cost: 40 * b.k * b.c,
+    cost: (v.planes * 3) * b.k * b.c,
   });
 }
 
 /**
- * y = conv(x, w) (+ bias) (ReLU if `relu`) by Winograd F(2x2, 3x3); bias may be 0 (none). `u`, when
- * given, holds the transformed weights (see {@linkcode winogradWeights}), which are then not recomputed.
+ * y = conv(x, w) (+ bias) (ReLU if `relu`) by Winograd F(2x2, 3x3) or F(4x4, 3x3) (`variant`, default
+ * F(2x2, 3x3)); bias may be 0 (none). `u`, when given, holds the weights transformed for `uVariant`
+ * (default "f23"; see {@linkcode winogradWeights}), used instead of transforming them again if it is the
+ * variant that runs.
  */
 export async function conv2dWinograd(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number; uVariant?: WinogradVariant },
+  variant: WinogradVariant = "f23",
 ): Promise<void> {
   const { cIn: c, cOut: k, h, w, outH, outW } = g;
-  const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2), perImage = tilesH * tilesW;
-  const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / (16 * (c + k) * perImage * 4))));
-  const u = b.u ? 0 : rt.heap.alloc(16 * k * c * 4);
-  const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
-  const m = rt.heap.alloc((16 * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
+  const V = VARIANT[variant], P = V.planes;
+  const tilesH = Math.ceil(outH / V.m), tilesW = Math.ceil(outW / V.m), perImage = tilesH * tilesW;
+  const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / (P * (c + k) * perImage * 4))));
+  const given = b.u && (b.uVariant ?? "f23") === variant ? b.u : 0;
+  const u = given ? 0 : rt.heap.alloc(P * k * c * 4);
+  const v = rt.heap.alloc(P * c * chunk * perImage * 4);
+  const m = rt.heap.alloc((P * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
-    if (u) await winogradWeights(rt, { w: b.w, u, k, c });
-    const uw = b.u || u;
+    if (u) await winogradWeights(rt, { w: b.w, u, k, c, variant });
+    const uw = given || u;
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
       await rt.exec(
-        "winograd_input",
+        V.input,
         [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
-        { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes(tilesH, tilesW) },
+        { units: nb * c, cost: P * c * T, scratchBytes: inputScratchBytes(variant, tilesH, tilesW) },
       );
-      // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the 16 xi.
+      // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the P planes xi.
       const { nt, units } = gemmTiling(k, T, rt.threads);
       await rt.exec(
         "sgemm_batched",
         [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
-        { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
+        { units: P * units, cost: 2 * P * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
       await rt.exec(
-        "winograd_output",
+        V.output,
         [m, b.y + i0 * k * outH * outW * 4, b.bias, b.relu ? 1 : 0, k, outH, outW, tilesH, tilesW, nb],
-        { units: nb * k, cost: 16 * k * T },
+        { units: nb * k, cost: P * k * T, scratchBytes: variant === "f43" ? OUTPUT43_SCRATCH_BYTES : 0 },
       );
     }
   } finally {
@@ -143,7 +200,7 @@ export async function conv2dWinogradWeightGrad(
       await rt.exec(
         "winograd_input",
         [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
-        { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes(tilesH, tilesW) },
+        { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes("f23", tilesH, tilesW) },
       );
       await rt.exec(
         "winograd_dy",

@@ -14,6 +14,7 @@ import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
 import * as winograd from "./winograd.ts";
+import * as winograd43 from "./winograd43.ts";
 
 /** A reference kernel: the heap, then the Wasm kernel's arguments. */
 // deno-lint-ignore no-explicit-any
@@ -31,4 +32,5 @@ export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...probe,
   ...softmax,
   ...winograd,
+  ...winograd43,
 };

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Heap } from "../heap.ts";
+import { sandwich, transpose } from "./_small_matrix.ts";
 
 /** B^T of F(2x2, 3x3). */
 const BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
@@ -17,13 +18,6 @@ const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
 /** A^T of F(2x2, 3x3). */
 const AT = [[1, 1, 1, 0], [0, 1, -1, -1]];
 
-/** L X R for small dense matrices. */
-function sandwich(l: number[][], x: number[][], r: number[][]): number[][] {
-  const lx = l.map((row) => x[0].map((_, j) => row.reduce((s, v, p) => s + v * x[p][j], 0)));
-  return lx.map((row) => r[0].map((_, j) => row.reduce((s, v, p) => s + v * r[p][j], 0)));
-}
-
-const transpose = (a: number[][]) => a[0].map((_, j) => a.map((row) => row[j]));
 const A = transpose(AT);
 const GT = transpose(G);
 

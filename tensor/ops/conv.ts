@@ -22,8 +22,9 @@ export interface Conv2dOptions {
   /** Apply max(., 0) to the output (fused; the gradient accounts for it). */
   relu?: boolean;
   /**
-   * The weights transformed by {@linkcode winogradWeights} (inference only): used, instead of transforming
-   * `weight` again, when the convolution runs as Winograd F(2x2, 3x3).
+   * The weights transformed by {@linkcode winogradWeights} (inference only): [16, cOut, cIn] for Winograd
+   * F(2x2, 3x3) or [36, cOut, cIn] for F(4x4, 3x3). Used, instead of transforming `weight` again, when the
+   * convolution runs as that variant (see {@linkcode winogradVariant}); otherwise ignored.
    */
   winogradWeights?: Tensor | null;
 }
@@ -116,12 +117,12 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const wu = options.winogradWeights ?? null;
   if (wu) {
     checkFloat("conv2d", "winogradWeights", wu, 3);
-    if (wu.shape.join() !== [16, cOut, cIn].join() || groups !== 1) {
+    if (![16, 36].includes(wu.shape[0]) || wu.shape.slice(1).join() !== [cOut, cIn].join() || groups !== 1) {
       throw rangeError(
         action,
         `winogradWeights has shape ${
           fmt(wu.shape)
-        }, expected [16, ${cOut}, ${cIn}] for a one-group convolution`,
+        }, expected [16, ${cOut}, ${cIn}] or [36, ${cOut}, ${cIn}] for a one-group convolution`,
       );
     }
     if (needsGrad(x, weight, bias)) {
@@ -130,11 +131,13 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   }
   const y = out(rt, [n, cOut, outH, outW]);
   const [px, pw, pb, py, pu] = [x.ptr, weight.ptr, bias ? bias.ptr : 0, y.ptr, wu ? wu.ptr : 0];
+  const uVariant: K.WinogradVariant = wu && wu.shape[0] === 36 ? "f43" : "f23";
+  const inference = !needsGrad(x, weight, bias);
   launch(
     rt,
     [x, weight, bias, wu],
     [y],
-    () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu, u: pu }),
+    () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu, u: pu, uVariant, inference }),
   );
   if (needsGrad(x, weight, bias)) {
     const s = save(x, weight, relu ? y : null);
@@ -175,7 +178,8 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
 }
 
 /**
- * The Winograd F(2x2, 3x3) transform of 3x3 weights [cOut, cIn, 3, 3]: [16, cOut, cIn], for
+ * The Winograd transform of 3x3 weights [cOut, cIn, 3, 3] for `variant` ("f23": F(2x2, 3x3), the default,
+ * gives [16, cOut, cIn]; "f43": F(4x4, 3x3) gives [36, cOut, cIn]), for
  * {@linkcode Conv2dOptions.winogradWeights} (computed once for a frozen model instead of every call).
  *
  * @example
@@ -185,30 +189,48 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
  * await cnn.init({ threads: 1 });
  * const u = winogradWeights(cnn.zeros([8, 4, 3, 3]));
  * console.log(u.shape); // [16, 8, 4]
+ * console.log(winogradWeights(cnn.zeros([8, 4, 3, 3]), "f43").shape); // [36, 8, 4]
  * ```
  */
-export function winogradWeights(weight: Tensor): Tensor {
+export function winogradWeights(weight: Tensor, variant: K.WinogradVariant = "f23"): Tensor {
   checkFloat("winogradWeights", "weight", weight, 4);
   const [k, c, kh, kw] = weight.shape;
   if (kh !== 3 || kw !== 3) {
     throw rangeError("run winogradWeights", `weight must be [cOut, cIn, 3, 3], got ${fmt(weight.shape)}`);
   }
+  if (variant !== "f23" && variant !== "f43") {
+    throw rangeError("run winogradWeights", `variant must be "f23" or "f43", got ${JSON.stringify(variant)}`);
+  }
   const rt = weight.rt;
-  const u = out(rt, [16, k, c]);
+  const u = out(rt, [K.winogradPlanes(variant), k, c]);
   const [pw, pu] = [weight.ptr, u.ptr];
-  launch(rt, [weight], [u], () => K.winogradWeights(rt, { w: pw, u: pu, k, c }));
+  launch(rt, [weight], [u], () => K.winogradWeights(rt, { w: pw, u: pu, k, c, variant }));
   return u;
 }
 
 /**
- * True if `conv2d(x, weight, options)` runs as Winograd F(2x2, 3x3) for x of shape `xShape` (so
- * {@linkcode winogradWeights} pays off).
+ * The Winograd variant `conv2d(x, weight, options)` runs as without gradient (inference, e.g. a frozen
+ * model) for x of shape `xShape`, or null if it does not run as Winograd: pass
+ * `winogradWeights(weight, variant)` as {@linkcode Conv2dOptions.winogradWeights} to transform the weights
+ * once.
+ */
+export function winogradVariant(
+  xShape: readonly number[],
+  weight: Tensor,
+  options: Conv2dOptions = {},
+): K.WinogradVariant | null {
+  if (xShape.length !== 4) return null;
+  return K.winogradVariant(geometry(xShape, weight, options, "check conv2d"), true);
+}
+
+/**
+ * True if `conv2d(x, weight, options)` runs as Winograd (either variant) without gradient for x of shape
+ * `xShape` (so {@linkcode winogradWeights} pays off; {@linkcode winogradVariant} tells which).
  */
 export function runsAsWinograd(
   xShape: readonly number[],
   weight: Tensor,
   options: Conv2dOptions = {},
 ): boolean {
-  if (xShape.length !== 4) return false;
-  return K.useWinograd(geometry(xShape, weight, options, "check conv2d"));
+  return winogradVariant(xShape, weight, options) !== null;
 }

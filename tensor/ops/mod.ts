@@ -8,7 +8,7 @@ import { add, addInto, clone, onesLike, relu, reshape } from "./elementwise.ts";
 import { logSoftmax, softmax } from "./loss.ts";
 
 export { add, clone, onesLike, relu, reshape, scale } from "./elementwise.ts";
-export { conv2d, type Conv2dOptions, runsAsWinograd, winogradWeights } from "./conv.ts";
+export { conv2d, type Conv2dOptions, runsAsWinograd, winogradVariant, winogradWeights } from "./conv.ts";
 export { linear } from "./linear.ts";
 export {
   adaptiveAvgPool2d,

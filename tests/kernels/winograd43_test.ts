@@ -1,0 +1,204 @@
+import * as K from "../../runtime/kernels/mod.ts";
+import { REF_KERNELS } from "../../runtime/mod.ts";
+import assert from "node:assert/strict";
+import { assertClose } from "../_util/assert_close.ts";
+import { closeBackends, forEachBackend } from "../_util/backends.ts";
+import { Buf } from "../_util/buffers.ts";
+import { convBackward, convForward, type ConvGeom, geom } from "../_util/conv_naive.ts";
+import { int, rng, uniform } from "../_util/rng.ts";
+
+/** A 3x3 stride-1 "same" convolution of n images [cIn, h, w] into cOut channels. */
+function same3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
+  const one = { strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1 };
+  return geom({ n, cIn, h, w, cOut, kh: 3, kw: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, ...one });
+}
+
+/** A random 3x3 stride-1 convolution: odd sizes up to 21 (several 4x4 tiles), asymmetric padding 0-2. */
+function randomGeom(r: () => number): ConvGeom {
+  for (;;) {
+    const g = geom({
+      n: int(r, 1, 3),
+      cIn: int(r, 1, 20),
+      h: int(r, 1, 21),
+      w: int(r, 1, 21),
+      cOut: int(r, 1, 20),
+      kh: 3,
+      kw: 3,
+      strideH: 1,
+      strideW: 1,
+      padTop: int(r, 0, 2),
+      padBottom: int(r, 0, 2),
+      padLeft: int(r, 0, 2),
+      padRight: int(r, 0, 2),
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+    });
+    if (g.outH >= 1 && g.outW >= 1) return g;
+  }
+}
+
+/** The scratch bytes of `winograd43_input` (as the launcher computes them). */
+const inputScratch = (tilesH: number, tilesW: number) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
+
+forEachBackend("winograd43 kernels match their references on odd shapes", async (rt) => {
+  const r = rng(71);
+  // Fixed first cases: one image, a single tile; several images, channels not a multiple of 4.
+  const cases = [same3x3(1, 1, 1, 1, 1), same3x3(2, 5, 9, 13, 7), ...Array.from({ length: 12 }, () => randomGeom(r))];
+  for (const g of cases) {
+    const label = JSON.stringify(g);
+    const { cIn: c, cOut: k } = g;
+    const tilesH = Math.ceil(g.outH / 4), tilesW = Math.ceil(g.outW / 4), T = g.n * tilesH * tilesW;
+    // Weights
+    const W = new Buf(rt, uniform(r, k * c * 9)), U = new Buf(rt, 36 * k * c), Ur = new Buf(rt, 36 * k * c);
+    const groups = Math.ceil(k * c / 4);
+    await rt.run("winograd43_weight", [W.ptr, U.ptr, k, c], { units: groups });
+    REF_KERNELS.winograd43_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
+    assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
+    // Input tiles
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 36 * c * T);
+    const Vr = new Buf(rt, 36 * c * T);
+    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n];
+    await rt.run("winograd43_input", inArgs, { units: g.n * c, scratchBytes: inputScratch(tilesH, tilesW) });
+    REF_KERNELS.winograd43_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
+    assertClose(V.read(), Vr.read(), { rtol: 1e-5, atol: 1e-5, label: `input ${label}` });
+    // Output tiles, with and without bias and ReLU
+    const M = new Buf(rt, uniform(r, 36 * k * T + 4)), bias = new Buf(rt, uniform(r, k));
+    const ys = g.n * k * g.outH * g.outW;
+    for (const [relu, b] of [[0, bias.ptr], [1, bias.ptr], [1, 0]]) {
+      const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
+      await rt.run("winograd43_output", [M.ptr, Y.ptr, b, relu, ...outArgs], { units: g.n * k, scratchBytes: 448 });
+      REF_KERNELS.winograd43_output(rt.heap, M.ptr, Yr.ptr, b, relu, ...outArgs, 0, g.n * k);
+      const l = `output relu=${relu} bias=${b !== 0} ${label}`;
+      assertClose(Y.read(), Yr.read(), { rtol: 1e-5, atol: 1e-5, label: l });
+      Y.free(label);
+      Yr.free(label);
+    }
+    for (const b of [W, U, Ur, X, V, Vr, M, bias]) b.free(label);
+  }
+});
+
+Deno.test("the winograd43 references invert each other: one channel, one tile equals the direct 3x3 convolution", async () => {
+  // Checks the reference matrices themselves (B^T, G, A^T), independently of the Wasm kernels.
+  const { backend } = await import("../_util/backends.ts");
+  const rt = await backend("ref");
+  const r = rng(72);
+  const g = geom({
+    n: 1,
+    cIn: 1,
+    h: 6,
+    w: 6,
+    cOut: 1,
+    kh: 3,
+    kw: 3,
+    strideH: 1,
+    strideW: 1,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  });
+  const x = uniform(r, 36), w = uniform(r, 9);
+  const X = new Buf(rt, x), W = new Buf(rt, w), U = new Buf(rt, 36), V = new Buf(rt, 36), Y = new Buf(rt, 16);
+  REF_KERNELS.winograd43_weight(rt.heap, W.ptr, U.ptr, 1, 1, 0, 1);
+  REF_KERNELS.winograd43_input(rt.heap, X.ptr, V.ptr, 1, 36, 6, 6, 0, 0, 1, 1, 1, 0, 1);
+  const m = U.read().map((u, i) => u * V.read()[i]);
+  const M = new Buf(rt, [...m, 0, 0, 0, 0]);
+  REF_KERNELS.winograd43_output(rt.heap, M.ptr, Y.ptr, 0, 0, 1, 4, 4, 1, 1, 1, 0, 1);
+  assertClose(Y.read(), convForward(g, x, w), { rtol: 1e-5, atol: 1e-5, label: "one tile" });
+  for (const b of [X, W, U, V, Y, M]) b.free("one tile");
+});
+
+forEachBackend("Winograd F(4x4, 3x3) forward and input gradient match the direct convolution", async (rt) => {
+  const old = K.setConvAlgorithm("winograd43");
+  const oldChunk = K.setWinogradChunkBytes(8 << 20);
+  try {
+    const r = rng(73);
+    const cases = [
+      same3x3(2, 64, 14, 14, 48),
+      same3x3(1, 17, 23, 9, 19),
+      ...Array.from({ length: 14 }, () => randomGeom(r)),
+    ];
+    for (const [i, g] of cases.entries()) {
+      assert.equal(K.winogradVariant(g), "f43", "the forced variant is used");
+      K.setWinogradChunkBytes(i % 2 ? 1 : 8 << 20); // odd cases: one image per chunk
+      const label = JSON.stringify(g);
+      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
+      const x = uniform(r, xs), w = uniform(r, ws), bias = uniform(r, g.cOut), dy = uniform(r, ys);
+      const X = new Buf(rt, x), W = new Buf(rt, w), B = new Buf(rt, bias), Y = new Buf(rt, ys);
+      const Yr = new Buf(rt, ys), DY = new Buf(rt, dy), DX = new Buf(rt, xs);
+      const relu = int(r, 0, 1) === 1;
+      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: B.ptr, y: Y.ptr }));
+      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Yr.ptr, relu }));
+      await rt.enqueue(() => K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr }));
+      const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cIn + 1) };
+      assertClose(Y.read(), convForward(g, x, w, bias), { ...tol, label: `forward ${label}` });
+      const wantRelu = convForward(g, x, w).map((v) => relu ? Math.max(v, 0) : v);
+      assertClose(Yr.read(), wantRelu, { ...tol, label: `forward relu=${relu} ${label}` });
+      const dxTol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cOut + 1) };
+      assertClose(DX.read(), convBackward(g, x, w, dy).dx, { ...dxTol, label: `dx ${label}` });
+      for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
+    }
+  } finally {
+    K.setWinogradChunkBytes(oldChunk);
+    K.setConvAlgorithm(old);
+  }
+});
+
+forEachBackend("precomputed F(4x4, 3x3) weights are used, and weights of the other variant are not", async (rt) => {
+  const old = K.setConvAlgorithm("winograd43");
+  try {
+    const r = rng(74);
+    const g = same3x3(2, 9, 11, 10, 6);
+    const { cIn: c, cOut: k } = g;
+    const xs = g.n * c * g.h * g.w, ys = g.n * k * g.outH * g.outW;
+    const x = uniform(r, xs), w = uniform(r, k * c * 9), want = convForward(g, x, w);
+    const X = new Buf(rt, x), W = new Buf(rt, w), Z = new Buf(rt, k * c * 9); // Z: zero weights
+    const U43 = new Buf(rt, 36 * k * c), U23 = new Buf(rt, 16 * k * c);
+    await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U43.ptr, k, c, variant: "f43" }));
+    await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U23.ptr, k, c }));
+    const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * c + 1) };
+    // The F(4,3) weights stand in for the (zero) raw weights...
+    const Y = new Buf(rt, ys);
+    await rt.enqueue(() =>
+      K.conv2dForward(rt, g, { x: X.ptr, w: Z.ptr, bias: 0, y: Y.ptr, u: U43.ptr, uVariant: "f43" })
+    );
+    assertClose(Y.read(), want, { ...tol, label: "f43 weights" });
+    // ...while F(2,3) weights are ignored by an F(4,3) convolution (the raw weights are transformed).
+    const Y2 = new Buf(rt, ys);
+    await rt.enqueue(() =>
+      K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Y2.ptr, u: U23.ptr, uVariant: "f23" })
+    );
+    assertClose(Y2.read(), want, { ...tol, label: "f23 weights under f43" });
+    for (const b of [X, W, Z, U43, U23, Y, Y2]) b.free("precomputed");
+  } finally {
+    K.setConvAlgorithm(old);
+  }
+});
+
+Deno.test("the automatic choice uses F(4x4, 3x3) only for inference on the shapes where it measured faster", () => {
+  const old = K.setConvAlgorithm("auto");
+  try {
+    const big = same3x3(1, 64, 56, 56, 64);
+    assert.equal(K.winogradVariant(big, true), "f43", "ResNet 64@56, inference");
+    assert.equal(K.winogradVariant(big, false), "f23", "ResNet 64@56, training");
+    assert.equal(K.winogradVariant(big), "f23", "training by default");
+    assert.equal(K.useWinograd(big), true);
+    assert.equal(K.winogradVariant(same3x3(1, 256, 14, 14, 256), true), "f23", "256@14");
+    assert.equal(K.winogradVariant(same3x3(1, 8, 56, 56, 64), true), null, "too few input channels");
+    K.setConvAlgorithm("winograd");
+    assert.equal(K.winogradVariant(big, true), "f23", "forced F(2,3)");
+    K.setConvAlgorithm("winograd43");
+    assert.equal(K.winogradVariant(same3x3(1, 1, 3, 3, 1)), "f43", "forced F(4,3)");
+    K.setConvAlgorithm("gemm");
+    assert.equal(K.winogradVariant(big, true), null, "forced GEMM");
+  } finally {
+    K.setConvAlgorithm(old);
+  }
+});
+
+Deno.test("close backends (winograd43)", closeBackends);
