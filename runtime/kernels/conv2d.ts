@@ -11,8 +11,8 @@ import {
   conv2dWinograd,
   conv2dWinogradWeightGrad,
   useWinogradWgrad,
-  winogradVariant,
   type WinogradVariant,
+  winogradVariant,
 } from "./winograd.ts";
 
 /** Geometry of a convolution (NCHW input, weight [cOut, cIn / groups, kh, kw]). */

@@ -26,7 +26,14 @@ export type WinogradVariant = "f23" | "f43";
 
 /** Per variant: output tile side, input tile side, transformed planes, kernel names. */
 const VARIANT = {
-  f23: { m: 2, a: 4, planes: 16, weight: "winograd_weight", input: "winograd_input", output: "winograd_output" },
+  f23: {
+    m: 2,
+    a: 4,
+    planes: 16,
+    weight: "winograd_weight",
+    input: "winograd_input",
+    output: "winograd_output",
+  },
   f43: {
     m: 4,
     a: 6,
@@ -66,11 +73,14 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
 }
 
 /**
- * True if, under "auto", F(4x4, 3x3) beats F(2x2, 3x3) on the forward: measured (tools/dev/winograd_shapes.ts)
- * on large feature maps with enough channels; see {@linkcode winogradVariant}.
+ * True if, under "auto", F(4x4, 3x3) beats F(2x2, 3x3) on an (eligible) inference forward: it has at
+ * least 32 4x4 tiles, so its 36 GEMMs (n = tiles) stay efficient. Measured interleaved, 1 and 2 threads
+ * (tools/dev/winograd_shapes.ts): F(2,3) / F(4,3) time 1.2-1.7 on ResNet 64@56 and 128@28 (batch 1),
+ * 256@14 and 512@7 at batch 8, CIFAR 16@32, 32@16, 64@8 at batch 64 and 128; but 0.6-0.7 with 4 tiles
+ * (512@7, 64@8 at batch 1) and only 1.1-1.2 with 16 (256@14 at batch 1).
  */
 function f43Wins(g: Conv2dGeometry): boolean {
-  return g.cIn >= 32 && g.cOut >= 32 && g.outH >= 28 && g.outW >= 28;
+  return g.n * Math.ceil(g.outH / 4) * Math.ceil(g.outW / 4) >= 32;
 }
 
 /**
@@ -97,6 +107,16 @@ export function useWinograd(g: Conv2dGeometry): boolean {
 function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: number): number {
   if (variant === "f43") return ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
   return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
+}
+
+/**
+ * The distance in floats between the F(4,3) planes of n floats each: n rounded up to whole 64-byte lines,
+ * an odd number of them, so that the 36 planes' rows fall in different cache sets (with n a multiple of
+ * 4 KB they would all share a set: measured 1.3-1.5x slower transforms on the CIFAR shapes).
+ */
+function planeStride(n: number): number {
+  const lines = Math.ceil(n / 16);
+  return 16 * (lines % 2 ? lines : lines + 1);
 }
 
 /** Scratch bytes per thread of `winograd43_output`. */
@@ -126,7 +146,15 @@ export function winogradWeights(
 export async function conv2dWinograd(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number; uVariant?: WinogradVariant },
+  b: {
+    x: number;
+    w: number;
+    bias: number;
+    y: number;
+    relu?: boolean;
+    u?: number;
+    uVariant?: WinogradVariant;
+  },
   variant: WinogradVariant = "f23",
 ): Promise<void> {
   const { cIn: c, cOut: k, h, w, outH, outW } = g;
@@ -135,8 +163,12 @@ export async function conv2dWinograd(
   const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / (P * (c + k) * perImage * 4))));
   const given = b.u && (b.uVariant ?? "f23") === variant ? b.u : 0;
   const u = given ? 0 : rt.heap.alloc(P * k * c * 4);
-  const v = rt.heap.alloc(P * c * chunk * perImage * 4);
-  const m = rt.heap.alloc((P * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
+  // Plane strides of V and M (F(2,3): dense; its kernels take none).
+  const f43 = variant === "f43";
+  const sv = (T: number) => f43 ? planeStride(c * T) : c * T,
+    sm = (T: number) => f43 ? planeStride(k * T) : k * T;
+  const v = rt.heap.alloc(P * sv(chunk * perImage) * 4);
+  const m = rt.heap.alloc((P * sm(chunk * perImage) + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
     if (u) await winogradWeights(rt, { w: b.w, u, k, c, variant });
     const uw = given || u;
@@ -144,20 +176,45 @@ export async function conv2dWinograd(
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
       await rt.exec(
         V.input,
-        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
+        [
+          b.x + i0 * c * h * w * 4,
+          v,
+          c,
+          c * h * w,
+          h,
+          w,
+          g.padTop,
+          g.padLeft,
+          tilesH,
+          tilesW,
+          nb,
+          ...(f43 ? [sv(T)] : []),
+        ],
         { units: nb * c, cost: P * c * T, scratchBytes: inputScratchBytes(variant, tilesH, tilesW) },
       );
       // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the P planes xi.
       const { nt, units } = gemmTiling(k, T, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
+        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, sv(T), sm(T)],
         { units: P * units, cost: 2 * P * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
       await rt.exec(
         V.output,
-        [m, b.y + i0 * k * outH * outW * 4, b.bias, b.relu ? 1 : 0, k, outH, outW, tilesH, tilesW, nb],
-        { units: nb * k, cost: P * k * T, scratchBytes: variant === "f43" ? OUTPUT43_SCRATCH_BYTES : 0 },
+        [
+          m,
+          b.y + i0 * k * outH * outW * 4,
+          b.bias,
+          b.relu ? 1 : 0,
+          k,
+          outH,
+          outW,
+          tilesH,
+          tilesW,
+          nb,
+          ...(f43 ? [sm(T)] : []),
+        ],
+        { units: nb * k, cost: P * k * T, scratchBytes: f43 ? OUTPUT43_SCRATCH_BYTES : 0 },
       );
     }
   } finally {

@@ -56,8 +56,8 @@ export function winograd43_weight(
 }
 
 /**
- * v[xi, ch, t] = (B^T d B)[xi] for the tile's 6x6 patch d of plane (img, ch); units img * c + ch.
- * The last argument, the Wasm kernel's scratch pointer, is unused.
+ * v[xi, ch, t] = (B^T d B)[xi] for the tile's 6x6 patch d of plane (img, ch), planes xi vStride floats
+ * apart; units img * c + ch. The last argument, the Wasm kernel's scratch pointer, is unused.
  */
 export function winograd43_input(
   h: Heap,
@@ -72,6 +72,7 @@ export function winograd43_input(
   tilesH: number,
   tilesW: number,
   nimg: number,
+  vStride: number,
   start: number,
   end: number,
 ): void {
@@ -85,15 +86,17 @@ export function winograd43_input(
         const d = range(6).map((i) => range(6).map((j) => at(4 * th - pt + i, 4 * tw - pl + j)));
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(BT, d, transpose(BT));
-        for (let xi = 0; xi < 36; xi++) f[(v >> 2) + (xi * c + ch) * T + t] = r[Math.floor(xi / 6)][xi % 6];
+        for (let xi = 0; xi < 36; xi++) {
+          f[(v >> 2) + xi * vStride + ch * T + t] = r[Math.floor(xi / 6)][xi % 6];
+        }
       }
     }
   }
 }
 
 /**
- * y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t]; units img * kOut + ko.
- * The last argument, the Wasm kernel's scratch pointer, is unused.
+ * y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t] (planes xi mStride floats
+ * apart); units img * kOut + ko. The last argument, the Wasm kernel's scratch pointer, is unused.
  */
 export function winograd43_output(
   h: Heap,
@@ -107,6 +110,7 @@ export function winograd43_output(
   tilesH: number,
   tilesW: number,
   nimg: number,
+  mStride: number,
   start: number,
   end: number,
 ): void {
@@ -117,7 +121,7 @@ export function winograd43_output(
     for (let th = 0; th < tilesH; th++) {
       for (let tw = 0; tw < tilesW; tw++) {
         const t = (img * tilesH + th) * tilesW + tw;
-        const M = range(6).map((i) => range(6).map((j) => f[(m >> 2) + ((i * 6 + j) * kOut + ko) * T + t]));
+        const M = range(6).map((i) => range(6).map((j) => f[(m >> 2) + (i * 6 + j) * mStride + ko * T + t]));
         const r = sandwich(AT, M, transpose(AT));
         for (let i = 0; i < 4; i++) {
           for (let j = 0; j < 4; j++) {

@@ -44,7 +44,11 @@ const inputScratch = (tilesH: number, tilesW: number) => ((4 * tilesH + 2) * (4 
 forEachBackend("winograd43 kernels match their references on odd shapes", async (rt) => {
   const r = rng(71);
   // Fixed first cases: one image, a single tile; several images, channels not a multiple of 4.
-  const cases = [same3x3(1, 1, 1, 1, 1), same3x3(2, 5, 9, 13, 7), ...Array.from({ length: 12 }, () => randomGeom(r))];
+  const cases = [
+    same3x3(1, 1, 1, 1, 1),
+    same3x3(2, 5, 9, 13, 7),
+    ...Array.from({ length: 12 }, () => randomGeom(r)),
+  ];
   for (const g of cases) {
     const label = JSON.stringify(g);
     const { cIn: c, cOut: k } = g;
@@ -56,19 +60,26 @@ forEachBackend("winograd43 kernels match their references on odd shapes", async 
     REF_KERNELS.winograd43_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
     assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
     // Input tiles
-    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 36 * c * T);
-    const Vr = new Buf(rt, 36 * c * T);
-    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n];
+    // Planes of V and M a little more than their size apart (the launcher pads them to odd cache lines).
+    const sv = c * T + int(r, 0, 5), sm = k * T + int(r, 0, 5);
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 36 * sv);
+    const Vr = new Buf(rt, 36 * sv);
+    V.write(new Float32Array(36 * sv)); // the gaps between planes stay 0 in both
+    Vr.write(new Float32Array(36 * sv));
+    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n, sv];
     await rt.run("winograd43_input", inArgs, { units: g.n * c, scratchBytes: inputScratch(tilesH, tilesW) });
     REF_KERNELS.winograd43_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
     assertClose(V.read(), Vr.read(), { rtol: 1e-5, atol: 1e-5, label: `input ${label}` });
     // Output tiles, with and without bias and ReLU
-    const M = new Buf(rt, uniform(r, 36 * k * T + 4)), bias = new Buf(rt, uniform(r, k));
+    const M = new Buf(rt, uniform(r, 36 * sm + 4)), bias = new Buf(rt, uniform(r, k));
     const ys = g.n * k * g.outH * g.outW;
     for (const [relu, b] of [[0, bias.ptr], [1, bias.ptr], [1, 0]]) {
       const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
-      await rt.run("winograd43_output", [M.ptr, Y.ptr, b, relu, ...outArgs], { units: g.n * k, scratchBytes: 448 });
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm];
+      await rt.run("winograd43_output", [M.ptr, Y.ptr, b, relu, ...outArgs], {
+        units: g.n * k,
+        scratchBytes: 448,
+      });
       REF_KERNELS.winograd43_output(rt.heap, M.ptr, Yr.ptr, b, relu, ...outArgs, 0, g.n * k);
       const l = `output relu=${relu} bias=${b !== 0} ${label}`;
       assertClose(Y.read(), Yr.read(), { rtol: 1e-5, atol: 1e-5, label: l });
@@ -105,10 +116,10 @@ Deno.test("the winograd43 references invert each other: one channel, one tile eq
   const x = uniform(r, 36), w = uniform(r, 9);
   const X = new Buf(rt, x), W = new Buf(rt, w), U = new Buf(rt, 36), V = new Buf(rt, 36), Y = new Buf(rt, 16);
   REF_KERNELS.winograd43_weight(rt.heap, W.ptr, U.ptr, 1, 1, 0, 1);
-  REF_KERNELS.winograd43_input(rt.heap, X.ptr, V.ptr, 1, 36, 6, 6, 0, 0, 1, 1, 1, 0, 1);
+  REF_KERNELS.winograd43_input(rt.heap, X.ptr, V.ptr, 1, 36, 6, 6, 0, 0, 1, 1, 1, 1, 0, 1);
   const m = U.read().map((u, i) => u * V.read()[i]);
   const M = new Buf(rt, [...m, 0, 0, 0, 0]);
-  REF_KERNELS.winograd43_output(rt.heap, M.ptr, Y.ptr, 0, 0, 1, 4, 4, 1, 1, 1, 0, 1);
+  REF_KERNELS.winograd43_output(rt.heap, M.ptr, Y.ptr, 0, 0, 1, 4, 4, 1, 1, 1, 1, 0, 1);
   assertClose(Y.read(), convForward(g, x, w), { rtol: 1e-5, atol: 1e-5, label: "one tile" });
   for (const b of [X, W, U, V, Y, M]) b.free("one tile");
 });
@@ -149,36 +160,39 @@ forEachBackend("Winograd F(4x4, 3x3) forward and input gradient match the direct
   }
 });
 
-forEachBackend("precomputed F(4x4, 3x3) weights are used, and weights of the other variant are not", async (rt) => {
-  const old = K.setConvAlgorithm("winograd43");
-  try {
-    const r = rng(74);
-    const g = same3x3(2, 9, 11, 10, 6);
-    const { cIn: c, cOut: k } = g;
-    const xs = g.n * c * g.h * g.w, ys = g.n * k * g.outH * g.outW;
-    const x = uniform(r, xs), w = uniform(r, k * c * 9), want = convForward(g, x, w);
-    const X = new Buf(rt, x), W = new Buf(rt, w), Z = new Buf(rt, k * c * 9); // Z: zero weights
-    const U43 = new Buf(rt, 36 * k * c), U23 = new Buf(rt, 16 * k * c);
-    await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U43.ptr, k, c, variant: "f43" }));
-    await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U23.ptr, k, c }));
-    const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * c + 1) };
-    // The F(4,3) weights stand in for the (zero) raw weights...
-    const Y = new Buf(rt, ys);
-    await rt.enqueue(() =>
-      K.conv2dForward(rt, g, { x: X.ptr, w: Z.ptr, bias: 0, y: Y.ptr, u: U43.ptr, uVariant: "f43" })
-    );
-    assertClose(Y.read(), want, { ...tol, label: "f43 weights" });
-    // ...while F(2,3) weights are ignored by an F(4,3) convolution (the raw weights are transformed).
-    const Y2 = new Buf(rt, ys);
-    await rt.enqueue(() =>
-      K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Y2.ptr, u: U23.ptr, uVariant: "f23" })
-    );
-    assertClose(Y2.read(), want, { ...tol, label: "f23 weights under f43" });
-    for (const b of [X, W, Z, U43, U23, Y, Y2]) b.free("precomputed");
-  } finally {
-    K.setConvAlgorithm(old);
-  }
-});
+forEachBackend(
+  "precomputed F(4x4, 3x3) weights are used, and weights of the other variant are not",
+  async (rt) => {
+    const old = K.setConvAlgorithm("winograd43");
+    try {
+      const r = rng(74);
+      const g = same3x3(2, 9, 11, 10, 6);
+      const { cIn: c, cOut: k } = g;
+      const xs = g.n * c * g.h * g.w, ys = g.n * k * g.outH * g.outW;
+      const x = uniform(r, xs), w = uniform(r, k * c * 9), want = convForward(g, x, w);
+      const X = new Buf(rt, x), W = new Buf(rt, w), Z = new Buf(rt, k * c * 9); // Z: zero weights
+      const U43 = new Buf(rt, 36 * k * c), U23 = new Buf(rt, 16 * k * c);
+      await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U43.ptr, k, c, variant: "f43" }));
+      await rt.enqueue(() => K.winogradWeights(rt, { w: W.ptr, u: U23.ptr, k, c }));
+      const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * c + 1) };
+      // The F(4,3) weights stand in for the (zero) raw weights...
+      const Y = new Buf(rt, ys);
+      await rt.enqueue(() =>
+        K.conv2dForward(rt, g, { x: X.ptr, w: Z.ptr, bias: 0, y: Y.ptr, u: U43.ptr, uVariant: "f43" })
+      );
+      assertClose(Y.read(), want, { ...tol, label: "f43 weights" });
+      // ...while F(2,3) weights are ignored by an F(4,3) convolution (the raw weights are transformed).
+      const Y2 = new Buf(rt, ys);
+      await rt.enqueue(() =>
+        K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Y2.ptr, u: U23.ptr, uVariant: "f23" })
+      );
+      assertClose(Y2.read(), want, { ...tol, label: "f23 weights under f43" });
+      for (const b of [X, W, Z, U43, U23, Y, Y2]) b.free("precomputed");
+    } finally {
+      K.setConvAlgorithm(old);
+    }
+  },
+);
 
 Deno.test("the automatic choice uses F(4x4, 3x3) only for inference on the shapes where it measured faster", () => {
   const old = K.setConvAlgorithm("auto");
