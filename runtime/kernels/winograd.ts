@@ -93,9 +93,18 @@ export function winogradVariant(g: Conv2dGeometry, inference = false): WinogradV
   if (algorithm === "gemm" || !winogradApplies(g)) return null;
   if (algorithm === "winograd") return "f23";
   if (algorithm === "winograd43") return "f43";
-  const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);
-  if (g.cIn < 16 || g.cOut < 16 || tiles < 32) return null;
+  if (!enoughWork(g, 16)) return null;
   return inference && f43Wins(g) ? "f43" : "f23";
+}
+
+/**
+ * True if the convolution has at least 16 input and output channels and `minTiles` 2x2 output tiles.
+ * The forward needs 16 tiles: F(2,3) measured 1.2-1.5x faster than implicit GEMM with 16 (batch 1, 7x7 and
+ * 8x8 maps, 64-512 channels; tools/dev/winograd_shapes.ts, 1 and 2 threads), slower with 9 (6x6).
+ */
+function enoughWork(g: Conv2dGeometry, minTiles: number): boolean {
+  const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);
+  return g.cIn >= 16 && g.cOut >= 16 && tiles >= minTiles;
 }
 
 /** True if the convolution should run as Winograd (either variant; see {@linkcode winogradVariant}). */
@@ -225,11 +234,12 @@ export async function conv2dWinograd(
 }
 
 /**
- * True if the weight gradient of the convolution should run as Winograd: it applies, and (under "auto")
- * it has enough channels and tiles.
+ * True if the weight gradient of the convolution should run as Winograd (always F(2x2, 3x3)): it applies,
+ * and (under "auto") it has at least 16 channels in and out and 32 tiles.
  */
 export function useWinogradWgrad(g: Conv2dGeometry): boolean {
-  return useWinograd(g);
+  if (algorithm === "gemm" || !winogradApplies(g)) return false;
+  return algorithm !== "auto" || enoughWork(g, 32);
 }
 
 /**

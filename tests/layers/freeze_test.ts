@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as cnn from "../../mod.ts";
+import { kernels as K } from "../../runtime/mod.ts";
 import { assertClose } from "../_util/assert_close.ts";
 
 await cnn.init({ threads: 1 });
@@ -140,4 +141,38 @@ Deno.test("frozen forward rejects another shape and use after dispose, and does 
   assert.equal(rt.heap.bytesInUse, used, "20 frozen forwards leave the heap as they found it");
   frozen.dispose();
   assert.throws(() => frozen.forward(x), /Cannot run frozen model: it was disposed/);
+});
+
+Deno.test("a frozen model precomputes F(4x4, 3x3) weights for the convolutions that run as F(4x4, 3x3)", async () => {
+  cnn.manualSeed(11);
+  // 32 channels on 24x24 (36 4x4 tiles: F(4,3) for inference), then on 12x12 (9 tiles: F(2,3)).
+  const net = new cnn.nn.Sequential(
+    new cnn.nn.Conv2d(32, 32, { kernelSize: 3, padding: 1 }),
+    new cnn.nn.BatchNorm2d(32),
+    new cnn.nn.ReLU(),
+    new cnn.nn.MaxPool2d({ kernelSize: 2, stride: 2 }),
+    new cnn.nn.Conv2d(32, 32, { kernelSize: 3, padding: 1, bias: true }),
+    new cnn.nn.ReLU(),
+  );
+  await randomizeBatchNorms(net, 13);
+  const shape = [2, 32, 24, 24];
+  const x = input(shape);
+  net.eval();
+  const w0 = (net.at(0) as cnn.nn.Conv2d).weight;
+  assert.equal(cnn.ops.winogradVariant(shape, w0, { padding: 1 }), "f43");
+  assert.equal(cnn.ops.winogradVariant([2, 32, 12, 12], w0, { padding: 1 }), "f23");
+  const frozen = await cnn.nn.freeze(net, shape);
+  assert.equal(frozen.stats.winogradConvs, 2, "both convolutions get precomputed weights");
+  const got = await frozen.forward(x).toArray();
+  // Against the direct convolutions (implicit GEMM): F(4,3)'s rounding stays small.
+  const old = K.setConvAlgorithm("gemm");
+  const want = await cnn.noGrad(() => net.forward(x)).toArray();
+  K.setConvAlgorithm(old);
+  const scale = Math.max(...want.map(Math.abs));
+  assertClose(got, want, { rtol: 1e-4, atol: 2e-5 * scale, label: "frozen F(4,3) vs GEMM" });
+  // The eval forward without gradient runs F(4,3) too (transforming the weights itself).
+  const evalOut = await cnn.noGrad(() => net.forward(x)).toArray();
+  assertClose(got, evalOut, { rtol: 1e-5, atol: 1e-6 * scale, label: "frozen vs eval forward" });
+  frozen.dispose();
+  net.dispose();
 });
