@@ -26,12 +26,25 @@ export function winograd43_weight(w: usize, u: usize, kOut: i32, c: i32, start: 
     const g10 = gather4(g, 12, s1, s2, s3), g11 = gather4(g, 16, s1, s2, s3), g12 = gather4(g, 20, s1, s2, s3);
     const g20 = gather4(g, 24, s1, s2, s3), g21 = gather4(g, 28, s1, s2, s3), g22 = gather4(g, 32, s1, s2, s3);
     // Row i of t = G g is (gRow(i, g0j, g1j, g2j))_j; row i of u = t G^T is gRow(., ti0, ti1, ti2).
+    // (Unrolled: i is a constant in each inlined gRow, so its branches fold away.)
     const dst = u + (<usize>e << 2);
-    for (let i = 0; i < 6; i++) {
-      const t0 = gRow(i, g00, g10, g20), t1 = gRow(i, g01, g11, g21), t2 = gRow(i, g02, g12, g22);
-      for (let j = 0; j < 6; j++) storeTile(dst, plane, 6 * i + j, gRow(j, t0, t1, t2), n);
-    }
+    weightRow43(dst, plane, 0, gRow(0, g00, g10, g20), gRow(0, g01, g11, g21), gRow(0, g02, g12, g22), n);
+    weightRow43(dst, plane, 6, gRow(1, g00, g10, g20), gRow(1, g01, g11, g21), gRow(1, g02, g12, g22), n);
+    weightRow43(dst, plane, 12, gRow(2, g00, g10, g20), gRow(2, g01, g11, g21), gRow(2, g02, g12, g22), n);
+    weightRow43(dst, plane, 18, gRow(3, g00, g10, g20), gRow(3, g01, g11, g21), gRow(3, g02, g12, g22), n);
+    weightRow43(dst, plane, 24, gRow(4, g00, g10, g20), gRow(4, g01, g11, g21), gRow(4, g02, g12, g22), n);
+    weightRow43(dst, plane, 30, g20, g21, g22, n);
   }
+}
+
+// Stores row xi0 / 6 of the transformed weights, G [t0, t1, t2], to planes xi0 .. xi0 + 5 (first n lanes).
+@inline function weightRow43(dst: usize, plane: usize, xi0: i32, t0: v128, t1: v128, t2: v128, n: i32): void {
+  storeTile(dst, plane, xi0, gRow(0, t0, t1, t2), n);
+  storeTile(dst, plane, xi0 + 1, gRow(1, t0, t1, t2), n);
+  storeTile(dst, plane, xi0 + 2, gRow(2, t0, t1, t2), n);
+  storeTile(dst, plane, xi0 + 3, gRow(3, t0, t1, t2), n);
+  storeTile(dst, plane, xi0 + 4, gRow(4, t0, t1, t2), n);
+  storeTile(dst, plane, xi0 + 5, t2, n);
 }
 
 // Element i of G [a, b, c]: a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6,
