@@ -77,7 +77,8 @@ export function winogradApplies(g: Conv2dGeometry): boolean {
  * least 32 4x4 tiles, so its 36 GEMMs (n = tiles) stay efficient. Measured interleaved, 1 and 2 threads
  * (tools/dev/winograd_shapes.ts): F(2,3) / F(4,3) time 1.2-1.7 on ResNet 64@56 and 128@28 (batch 1),
  * 256@14 and 512@7 at batch 8, CIFAR 16@32, 32@16, 64@8 at batch 64 and 128; but 0.6-0.7 with 4 tiles
- * (512@7, 64@8 at batch 1) and only 1.1-1.2 with 16 (256@14 at batch 1).
+ * (512@7, 64@8 at batch 1) and only 1.1-1.2 with 16 (256@14 at batch 1; 32@16 at batch 1, also 16
+ * tiles, gained 1.4x but takes 0.1 ms).
  */
 function f43Wins(g: Conv2dGeometry): boolean {
   return g.n * Math.ceil(g.outH / 4) * Math.ceil(g.outW / 4) >= 32;
@@ -120,8 +121,9 @@ function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: num
 
 /**
  * The distance in floats between the F(4,3) planes of n floats each: n rounded up to whole 64-byte lines,
- * an odd number of them, so that the 36 planes' rows fall in different cache sets (with n a multiple of
- * 4 KB they would all share a set: measured 1.3-1.5x slower transforms on the CIFAR shapes).
+ * an odd number of them, so that the 36 planes' rows fall in different cache sets (with dense planes whose
+ * size is a multiple of 4 KB they all share a set: F(4,3) forwards measured 1.65-1.7x slower on the CIFAR
+ * shapes at batch 64, 1 thread).
  */
 function planeStride(n: number): number {
   const lines = Math.ceil(n / 16);
