@@ -141,7 +141,7 @@ export async function conv2dForward(
     inference?: boolean;
   },
 ): Promise<void> {
-  const variant = winogradVariant(g, b.inference ?? false);
+  const variant = winogradVariant(g, b.inference ?? false, (b.u ?? 0) !== 0);
   if (variant) return conv2dWinograd(rt, g, b, variant);
   const p = plan(g);
   if (g.n === 1 && isPointwise(g)) {

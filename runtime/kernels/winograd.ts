@@ -86,22 +86,29 @@ function f43Wins(g: Conv2dGeometry): boolean {
 
 /**
  * The Winograd variant a convolution's forward runs as, or null for implicit GEMM. Under "auto", Winograd
- * needs enough channels and tiles that the fewer multiply-adds outweigh the transforms, and F(4x4, 3x3) is
- * used only for `inference` (no gradient recorded: its larger rounding error stays out of training) on
- * the shapes where it measured faster; the input gradient (a forward of dy) always uses F(2x2, 3x3).
+ * needs enough channels and tiles that the fewer multiply-adds outweigh the transforms (fewer tiles when
+ * the weights are `pretransformed`, as in a frozen model), and F(4x4, 3x3) is used only for `inference`
+ * (no gradient recorded: its larger rounding error stays out of training) on the shapes where it measured
+ * faster; the input gradient (a forward of dy) always uses F(2x2, 3x3).
  */
-export function winogradVariant(g: Conv2dGeometry, inference = false): WinogradVariant | null {
+export function winogradVariant(
+  g: Conv2dGeometry,
+  inference = false,
+  pretransformed = false,
+): WinogradVariant | null {
   if (algorithm === "gemm" || !winogradApplies(g)) return null;
   if (algorithm === "winograd") return "f23";
   if (algorithm === "winograd43") return "f43";
-  if (!enoughWork(g, 16)) return null;
+  if (!enoughWork(g, pretransformed ? 16 : 32)) return null;
   return inference && f43Wins(g) ? "f43" : "f23";
 }
 
 /**
  * True if the convolution has at least 16 input and output channels and `minTiles` 2x2 output tiles.
- * The forward needs 16 tiles: F(2,3) measured 1.2-1.5x faster than implicit GEMM with 16 (batch 1, 7x7 and
- * 8x8 maps, 64-512 channels; tools/dev/winograd_shapes.ts, 1 and 2 threads), slower with 9 (6x6).
+ * With pretransformed weights 16 tiles suffice: F(2,3) measured 1.2-1.5x faster than implicit GEMM with 16
+ * (batch 1, 7x7 and 8x8 maps, 64-512 channels; tools/dev/winograd_shapes.ts, 1 and 2 threads), slower with
+ * 9 (6x6); transforming the weights on every call (`--raw`) makes it slower there (512@7: the transform of
+ * the 512x512 weights takes half the GEMMs' time), so 32 tiles then, as before.
  */
 function enoughWork(g: Conv2dGeometry, minTiles: number): boolean {
   const tiles = g.n * Math.ceil(g.outH / 2) * Math.ceil(g.outW / 2);

@@ -210,9 +210,8 @@ export function winogradWeights(weight: Tensor, variant: K.WinogradVariant = "f2
 
 /**
  * The Winograd variant `conv2d(x, weight, options)` runs as without gradient (inference, e.g. a frozen
- * model) for x of shape `xShape`, or null if it does not run as Winograd: pass
- * `winogradWeights(weight, variant)` as {@linkcode Conv2dOptions.winogradWeights} to transform the weights
- * once.
+ * model) for x of shape `xShape` when given `options.winogradWeights` = `winogradWeights(weight, variant)`
+ * (transformed once; some small layers run as Winograd only then), or null if it does not run as Winograd.
  */
 export function winogradVariant(
   xShape: readonly number[],
@@ -220,7 +219,7 @@ export function winogradVariant(
   options: Conv2dOptions = {},
 ): K.WinogradVariant | null {
   if (xShape.length !== 4) return null;
-  return K.winogradVariant(geometry(xShape, weight, options, "check conv2d"), true);
+  return K.winogradVariant(geometry(xShape, weight, options, "check conv2d"), true, true);
 }
 
 /**

@@ -204,8 +204,10 @@ Deno.test("the automatic choice uses F(4x4, 3x3) only for inference on the shape
     assert.equal(K.useWinograd(big), true);
     assert.equal(K.winogradVariant(same3x3(1, 256, 14, 14, 256), true), "f23", "256@14");
     assert.equal(K.winogradVariant(same3x3(1, 8, 56, 56, 64), true), null, "too few input channels");
-    assert.equal(K.winogradVariant(same3x3(1, 512, 7, 7, 512), true), "f23", "512@7: 16 2x2 tiles");
-    assert.equal(K.winogradVariant(same3x3(1, 64, 6, 6, 64), true), null, "6x6: 9 2x2 tiles");
+    const l4 = same3x3(1, 512, 7, 7, 512); // 16 2x2 tiles: F(2,3) only with pretransformed weights
+    assert.equal(K.winogradVariant(l4, true, true), "f23", "512@7, pretransformed weights");
+    assert.equal(K.winogradVariant(l4, true), null, "512@7, weights transformed per call");
+    assert.equal(K.winogradVariant(same3x3(1, 64, 6, 6, 64), true, true), null, "6x6: 9 2x2 tiles");
     assert.equal(K.useWinogradWgrad(same3x3(1, 512, 7, 7, 512)), false, "weight gradient: 32 tiles");
     assert.equal(K.useWinogradWgrad(same3x3(2, 512, 7, 7, 512)), true, "weight gradient, 2 images");
     K.setConvAlgorithm("winograd");

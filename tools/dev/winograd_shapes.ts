@@ -2,8 +2,9 @@
  * Times 3x3 stride-1 convolutions as implicit GEMM, Winograd F(2x2, 3x3) and F(4x4, 3x3), interleaved
  * (one run of each in turn per round), best of several rounds, on ResNet-18/50 and CIFAR shapes. The
  * forward times are inference times: the Winograd weights are transformed beforehand (as a frozen model
- * does). With `--wgrad`, the weight gradient instead (GEMM vs F(2x2, 3x3)).
- * Usage: deno run -A tools/dev/winograd_shapes.ts [threads=1] [--wgrad] [--rounds=7] [--batch=1,64,128]
+ * does), or with `--raw` on every call (as an eval forward does). With `--wgrad`, the weight gradient
+ * instead (GEMM vs F(2x2, 3x3)).
+ * Usage: deno run -A tools/dev/winograd_shapes.ts [threads=1] [--wgrad] [--raw] [--rounds=7] [--batch=1,64,128]
  *   [--shapes=n:cIn:hw:cOut,...]
  * @module
  */
@@ -11,7 +12,7 @@ import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
 
 const flag = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
-const wgrad = Deno.args.includes("--wgrad");
+const wgrad = Deno.args.includes("--wgrad"), raw = Deno.args.includes("--raw");
 const threads = Number(Deno.args.filter((a) => !a.startsWith("--"))[0] ?? 1);
 const rounds = Number(flag("rounds") ?? 7);
 const batches = (flag("batch") ?? "1,64,128").split(",").map(Number);
@@ -77,13 +78,14 @@ for (const [n, cIn, hw, cOut] of shapes) {
       if (wgrad) await rt.enqueue(() => K.conv2dBackwardWeight(rt, g, { dy: y, x, dw: w, dbias: 0 }));
       else {
         const [u, uVariant] = algo === "winograd43" ? [u43, "f43" as const] : [u23, "f23" as const];
-        await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y, u, uVariant, inference: true }));
+        const pre = raw ? {} : { u, uVariant };
+        await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y, ...pre, inference: true }));
       }
       best[algo] = Math.min(best[algo], performance.now() - t0);
       K.setConvAlgorithm(old);
     }
   }
-  const auto = wgrad ? (K.useWinogradWgrad(g) ? "f23" : "gemm") : K.winogradVariant(g, true) ?? "gemm";
+  const auto = wgrad ? (K.useWinogradWgrad(g) ? "f23" : "gemm") : K.winogradVariant(g, true, !raw) ?? "gemm";
   const ms = (a: string) => best[a].toFixed(2);
   const line = wgrad
     ? `gemm ${ms("gemm")} f23 ${ms("winograd")} ms, gemm/f23 ${(best.gemm / best.winograd).toFixed(2)}`
