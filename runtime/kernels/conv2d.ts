@@ -6,6 +6,7 @@
  */
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
+import { conv2dDirect, conv2dDirectWeightGrad, useDirect, useDirectWgrad } from "./conv_direct.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 import { conv2dWinograd, conv2dWinogradWeightGrad, useWinograd, useWinogradWgrad } from "./winograd.ts";
 
@@ -125,6 +126,7 @@ export async function conv2dForward(
   g: Conv2dGeometry,
   b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
 ): Promise<void> {
+  if (useDirect(g)) return conv2dDirect(rt, g, b);
   if (useWinograd(g)) return conv2dWinograd(rt, g, b);
   const p = plan(g);
   if (g.n === 1 && isPointwise(g)) {
@@ -250,7 +252,8 @@ export async function conv2dBackwardWeight(
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
   const p = plan(g);
-  if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
+  if (useDirectWgrad(g)) await conv2dDirectWeightGrad(rt, g, b);
+  else if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
   else await wgradGemm(rt, g, p, b);
   if (b.dbias) {
     await sumToChannels(rt, {

@@ -11,8 +11,11 @@ import type { Runtime } from "../runtime.ts";
 import type { Conv2dGeometry } from "./conv2d.ts";
 import { GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 
-/** Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape. */
-export type ConvAlgorithm = "auto" | "gemm" | "winograd";
+/**
+ * Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape; "direct" is the direct kernel of
+ * conv_direct.ts.
+ */
+export type ConvAlgorithm = "auto" | "gemm" | "winograd" | "direct";
 let algorithm: ConvAlgorithm = "auto";
 
 /** @internal Forces the algorithm of eligible convolutions (tests and benchmarks); returns the old one. */
@@ -20,6 +23,11 @@ export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
   const old = algorithm;
   algorithm = a;
   return old;
+}
+
+/** @internal The algorithm set by {@linkcode setConvAlgorithm}. */
+export function convAlgorithm(): ConvAlgorithm {
+  return algorithm;
 }
 
 /** Bytes of the V and M (or E) buffers a chunk may use; images are processed in chunks that fit. */

@@ -210,5 +210,6 @@ export function runsAsWinograd(
   options: Conv2dOptions = {},
 ): boolean {
   if (xShape.length !== 4) return false;
-  return K.useWinograd(geometry(xShape, weight, options, "check conv2d"));
+  const g = geometry(xShape, weight, options, "check conv2d");
+  return !K.useDirect(g) && K.useWinograd(g);
 }
