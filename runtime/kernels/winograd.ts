@@ -57,6 +57,17 @@ export function useWinograd(g: Conv2dGeometry): boolean {
   return g.cIn >= 16 && g.cOut >= 16 && tiles >= 32;
 }
 
+/**
+ * Floats between consecutive transform planes holding n floats each: n rounded up to whole 64-byte cache
+ * lines, and to an odd number of them, so the 16 planes a transform writes (or reads) together fall in
+ * different cache sets instead of evicting each other (with n = c T a multiple of 256 they would all map
+ * to the same set).
+ */
+export function planeStride(n: number): number {
+  const lines = Math.ceil(n / 16);
+  return 16 * (lines % 2 === 0 ? lines + 1 : lines);
+}
+
 /** Scratch bytes per thread of `winograd_input`: one zero-padded input plane. */
 function inputScratchBytes(tilesH: number, tilesW: number): number {
   return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
@@ -86,28 +97,30 @@ export async function conv2dWinograd(
   const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2), perImage = tilesH * tilesW;
   const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / (16 * (c + k) * perImage * 4))));
   const u = b.u ? 0 : rt.heap.alloc(16 * k * c * 4);
-  const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
-  const m = rt.heap.alloc((16 * k * chunk * perImage + 4) * 4); // +4: the output transform reads 4 tiles at once
+  const T0 = chunk * perImage;
+  const v = rt.heap.alloc(16 * planeStride(c * T0) * 4);
+  const m = rt.heap.alloc((16 * planeStride(k * T0) + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
     if (u) await winogradWeights(rt, { w: b.w, u, k, c });
     const uw = b.u || u;
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
+      const sv = planeStride(c * T), sm = planeStride(k * T);
       await rt.exec(
         "winograd_input",
-        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
+        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb, sv],
         { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes(tilesH, tilesW) },
       );
       // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the 16 xi.
       const { nt, units } = gemmTiling(k, T, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, c * T, k * T],
+        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, sv, sm],
         { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
       await rt.exec(
         "winograd_output",
-        [m, b.y + i0 * k * outH * outW * 4, b.bias, b.relu ? 1 : 0, k, outH, outW, tilesH, tilesW, nb],
+        [m, b.y + i0 * k * outH * outW * 4, b.bias, b.relu ? 1 : 0, k, outH, outW, tilesH, tilesW, nb, sm],
         { units: nb * k, cost: 16 * k * T },
       );
     }
@@ -142,27 +155,29 @@ export async function conv2dWinogradWeightGrad(
   // (measured on the ResNet-20 CIFAR shapes, 1 thread: 1.4-1.9x over conv2d_gemm_wgrad with a
   // budget / 8 chunk, 1.3-1.4x with the forward's).
   const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / 8 / (16 * (c + k) * perImage * 4))));
-  const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
-  const e = rt.heap.alloc(16 * k * chunk * perImage * 4);
+  const T0 = chunk * perImage;
+  const v = rt.heap.alloc(16 * planeStride(c * T0) * 4);
+  const e = rt.heap.alloc(16 * planeStride(k * T0) * 4);
   const du = rt.heap.alloc(16 * k * c * 4);
   try {
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
+      const sv = planeStride(c * T), se = planeStride(k * T);
       await rt.exec(
         "winograd_input",
-        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
+        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb, sv],
         { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes(tilesH, tilesW) },
       );
       await rt.exec(
         "winograd_dy",
-        [b.dy + i0 * k * outH * outW * 4, e, k, outH, outW, tilesH, tilesW, nb],
+        [b.dy + i0 * k * outH * outW * 4, e, k, outH, outW, tilesH, tilesW, nb, se],
         { units: nb * k, cost: 16 * k * T },
       );
       // dU_xi [k, c] (+)= E_xi [k, T] x V_xi^T [T, c] for the 16 xi (flags: 2 = transB, 4 = accumulate).
       const { nt, units } = gemmTiling(k, c, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [e, v, du, k, c, T, T, T, c, i0 > 0 ? 6 : 2, nt, k * T, c * T, k * c],
+        [e, v, du, k, c, T, T, T, c, i0 > 0 ? 6 : 2, nt, se, sv, k * c],
         { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
     }
