@@ -146,8 +146,9 @@ import { madd } from "./_simd";
 }
 
 // 6x8 micro-kernel: acc = sum_p pa[p, 0..6) x pb[p, 0..8); then C (first ? = : +=) acc on the valid
-// mr x nr corner. tmp: 48 floats of scratch for partial tiles.
-@inline export function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+// mr x nr corner. tmp: 48 floats of scratch for partial tiles. bs: bytes between rows p of B (32 for a
+// packed panel; 4 ldb when B is read in place).
+@inline export function micro(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize, bs: usize = 32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (let p = 0; p < kb; p++) {
@@ -172,7 +173,7 @@ import { madd } from "./_simd";
     c50 = madd(a, b0, c50);
     c51 = madd(a, b1, c51);
     pa += 24;
-    pb += 32;
+    pb += bs;
   }
   const row = <usize>ldc << 2;
   if (mr == MR && nr == NR) {
@@ -227,7 +228,7 @@ import { madd } from "./_simd";
 
 // 4x8 micro-kernel for the last row panel when it has at most 4 valid rows: as micro, but computes
 // only rows 0-3 of the 6-row packed A panel (m = 16 is 6 + 6 + 4 rows).
-@inline export function micro4(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize): void {
+@inline export function micro4(pa: usize, pb: usize, kb: i32, c: usize, ldc: i32, mr: i32, nr: i32, first: bool, tmp: usize, bs: usize = 32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   for (let p = 0; p < kb; p++) {
     const b0 = v128.load(pb);
@@ -245,7 +246,7 @@ import { madd } from "./_simd";
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
     pa += 24;
-    pb += 32;
+    pb += bs;
   }
   v128.store(tmp, c00); v128.store(tmp + 16, c01);
   v128.store(tmp + 32, c10); v128.store(tmp + 48, c11);
@@ -266,18 +267,52 @@ import { madd } from "./_simd";
     for (let q = 0; q * NR < nb; q++) {
       const nr = min(NR, nb - q * NR);
       const bp = pb + (<usize>(q * kb * NR) << 2);
-      for (let r = 0; r * MR < mb; r++) {
-        const mr = min(MR, mb - r * MR);
-        const cp = c + (<usize>((i0 + r * MR) * ldc + j0 + q * NR) << 2);
-        const ap = pa + (<usize>(r * kb * MR) << 2);
-        if (mr <= 4) micro4(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
-        else micro(ap, bp, kb, cp, ldc, mr, nr, first, tmp);
+      rowPanels(pa, bp, 32, kb, mb, c + (<usize>(i0 * ldc + j0 + q * NR) << 2), ldc, nr, first, tmp);
+    }
+  }
+}
+
+// The row panels of one 8-column panel: C rows [0, mb) at c (+)= packed A (pa) x B panel (bp, bs bytes
+// between rows p).
+@inline function rowPanels(pa: usize, bp: usize, bs: usize, kb: i32, mb: i32, c: usize, ldc: i32, nr: i32, first: bool, tmp: usize): void {
+  for (let r = 0; r * MR < mb; r++) {
+    const mr = min(MR, mb - r * MR);
+    const cp = c + (<usize>(r * MR * ldc) << 2);
+    const ap = pa + (<usize>(r * kb * MR) << 2);
+    if (mr <= 4) micro4(ap, bp, kb, cp, ldc, mr, nr, first, tmp, bs);
+    else micro(ap, bp, kb, cp, ldc, mr, nr, first, tmp, bs);
+  }
+}
+
+// As blockUnits for a non-transposed B read in place (no packed B block): full 8-column panels are read
+// from b (row p of the panel at b + ((p0 + p) * ldb + column) floats); a partial last panel is packed
+// into pb first. For GEMMs with few rows (m <= IN_PLACE_B_M), where packing B costs more than it saves.
+@inline function blockUnitsInPlaceB(
+  a: usize, lda: i32, transA: bool, m: i32, u: i32, uEnd: i32, tilesM: i32, p0: i32, kb: i32, pa: usize,
+  b: usize, ldb: i32, pb: usize, c: usize, ldc: i32, j0: i32, nb: i32, first: bool, tmp: usize,
+): void {
+  for (let v = u; v < uEnd; v++) {
+    const i0 = (v % tilesM) * MT, mb = min(MT, m - i0);
+    packA(a, lda, transA, i0, mb, p0, kb, pa);
+    for (let q = 0; q * NR < nb; q++) {
+      const nr = min(NR, nb - q * NR);
+      const cp = c + (<usize>(i0 * ldc + j0 + q * NR) << 2);
+      if (nr == NR) {
+        const bp = b + (<usize>(p0 * ldb + j0 + q * NR) << 2);
+        rowPanels(pa, bp, <usize>ldb << 2, kb, mb, cp, ldc, nr, first, tmp);
+      } else {
+        packB(b, ldb, false, j0 + q * NR, nr, p0, kb, pb);
+        rowPanels(pa, pb, 32, kb, mb, cp, ldc, nr, first, tmp);
       }
     }
   }
 }
 
-// a: op(A) [m, k], b: op(B) [k, n], c: [m, n] (ldc). flags: 1 = transA, 2 = transB, 4 = accumulate.
+// GEMMs with at most this many rows read a non-transposed B in place instead of packing it.
+@inline const IN_PLACE_B_M: i32 = 48;
+
+// a: op(A) [m, k], b: op(B) [k, n], c: [m, n] (ldc). flags: 1 = transA, 2 = transB, 4 = accumulate,
+// 8 = always pack B (benchmarks compare it with reading B in place).
 // nt: columns per tile, a multiple of 8 in [8, 256] (the launcher picks it so threads balance).
 // Units: ceil(m / 96) * ceil(n / nt) tiles of C, row tile fastest. scratch: GEMM_SCRATCH_BYTES.
 export function sgemm(
@@ -333,8 +368,12 @@ export function sgemm_batched(
     }
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kb = min(KC, k - p0);
-      packB(b, ldb, transB, j0, nb, p0, kb, pb);
       const first = p0 == 0 && !acc;
+      if (!transB && m <= IN_PLACE_B_M && (flags & 8) == 0) {
+        blockUnitsInPlaceB(a, lda, transA, m, u, uEnd, tilesM, p0, kb, pa, b, ldb, pb, c, ldc, j0, nb, first, tmp);
+        continue;
+      }
+      packB(b, ldb, transB, j0, nb, p0, kb, pb);
       blockUnits(a, lda, transA, m, u, uEnd, tilesM, p0, kb, pa, pb, c, ldc, j0, nb, first, tmp);
     }
     u = uEnd;

@@ -15,6 +15,7 @@ export {
 export { sgemm, sgemm_batched } from "./gemm";
 export { winograd_dweight, winograd_dy, winograd_input, winograd_output, winograd_weight } from "./winograd";
 export { winograd43_input, winograd43_output, winograd43_weight } from "./winograd43";
+export { direct3x3_forward, direct3x3_pad, direct3x3_weights, direct3x3_wgrad } from "./conv_direct";
 export { bias_relu, col2im, conv2d_gemm, conv2d_gemm_wgrad, flip_weights, from_cnhw, im2col, to_cnhw } from "./conv2d";
 export {
   adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,

@@ -55,19 +55,20 @@ export function winograd_weight(w: usize, u: usize, kOut: i32, c: i32, start: i3
   storeTile(dst, plane, xi0 + 3, t2, n);
 }
 
-// v [16, c, T] = B^T d B for the 4x4 patch d of every tile of every input plane. x: the chunk's first
+// v [16, c, T] = B^T d B for the 4x4 patch d of every tile of every input plane (the 16 planes [c, T] ps
+// floats apart, ps >= c T: launchers pad it so the planes fall in different cache sets). x: the chunk's first
 // image, images [c, h, w] imgStride floats apart. Units: img * c + ch (one plane each). The plane is
 // first copied into a zero-padded scratch image of (2 * tilesH + 2) x (2 * tilesW + 10) floats (input
 // at row pt, column pl), so four tiles of a row transform together without bounds checks.
 // scratch: winogradInputScratchBytes (runtime/kernels/winograd.ts).
 export function winograd_input(
   x: usize, v: usize, c: i32, imgStride: i32, h: i32, w: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, start: i32, end: i32, scratch: usize,
+  nimg: i32, ps: i32, start: i32, end: i32, scratch: usize,
 ): void {
   const wp = 2 * tilesW + 10, hp = 2 * tilesH + 2;
   const rowBytes = <usize>wp << 2;
   const T = nimg * tilesH * tilesW;
-  const xiStride = <usize>c * <usize>T << 2; // bytes between the planes of consecutive xi
+  const xiStride = <usize>ps << 2; // bytes between the planes of consecutive xi
   memory.fill(scratch, 0, <usize>(wp * hp) << 2);
   for (let u = start; u < end; u++) {
     const img = u / c, ch = u % c;
@@ -146,14 +147,14 @@ export function winograd_input(
 }
 
 // y [nimg, kOut, outH, outW] = A^T M A (+ bias[ko]) (then max(., 0) if relu) for every tile, where
-// M [16, kOut, T] holds the 16 GEMM products (with at least 3 readable floats after its end: four
+// M [16, kOut, T] (planes ps floats apart) holds the 16 GEMM products (with at least 3 readable floats after its end: four
 // tiles load together). Units: img * kOut + ko (one output plane each). bias: 0 for none.
 export function winograd_output(
   m: usize, y: usize, bias: usize, relu: i32, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, start: i32, end: i32,
+  nimg: i32, ps: i32, start: i32, end: i32,
 ): void {
   const T = nimg * tilesH * tilesW;
-  const xiStride = <usize>kOut * <usize>T << 2;
+  const xiStride = <usize>ps << 2;
   const zero = f32x4.splat(0);
   for (let u = start; u < end; u++) {
     const img = u / kOut, ko = u % kOut;
@@ -220,14 +221,15 @@ export function winograd_output(
 // (V_t = B^T d_t B from winograd_input), so winograd_dy transforms the output-gradient tiles, 16 GEMMs
 // dU_xi [kOut, c] = E_xi [kOut, T] x V_xi^T [T, c] sum over the tiles, and winograd_dweight maps back.
 
-// e [16, kOut, T] = A dY A^T for the 2x2 tile dY of every tile of every output-gradient plane of
+// e [16, kOut, T] (planes ps floats apart) = A dY A^T for the 2x2 tile dY of every tile of every output-gradient plane of
 // dy [nimg, kOut, outH, outW] (zeros where the tile runs past the output); A = (A^T)^T, so each row
 // [p, q] of a tile becomes [p, p + q, p - q, -q], and likewise down the columns. Units: img * kOut + ko.
 export function winograd_dy(
-  dy: usize, e: usize, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32, nimg: i32, start: i32, end: i32,
+  dy: usize, e: usize, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32, nimg: i32, ps: i32, start: i32,
+  end: i32,
 ): void {
   const T = nimg * tilesH * tilesW;
-  const xiStride = <usize>kOut * <usize>T << 2;
+  const xiStride = <usize>ps << 2;
   const zero = f32x4.splat(0);
   for (let u = start; u < end; u++) {
     const img = u / kOut, ko = u % kOut;

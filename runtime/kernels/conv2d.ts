@@ -6,6 +6,7 @@
  */
 import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
+import { conv2dDirect, conv2dDirectWeightGrad, useDirect, useDirectWgrad } from "./conv_direct.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 import {
   conv2dWinograd,
@@ -141,6 +142,7 @@ export async function conv2dForward(
     inference?: boolean;
   },
 ): Promise<void> {
+  if (useDirect(g)) return conv2dDirect(rt, g, b);
   const variant = winogradVariant(g, b.inference ?? false, (b.u ?? 0) !== 0);
   if (variant) return conv2dWinograd(rt, g, b, variant);
   const p = plan(g);
@@ -267,7 +269,8 @@ export async function conv2dBackwardWeight(
   b: { dy: number; x: number; dw: number; dbias: number },
 ): Promise<void> {
   const p = plan(g);
-  if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
+  if (useDirectWgrad(g)) await conv2dDirectWeightGrad(rt, g, b);
+  else if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
   else await wgradGemm(rt, g, p, b);
   if (b.dbias) {
     await sumToChannels(rt, {

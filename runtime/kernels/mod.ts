@@ -3,6 +3,7 @@
  * @module
  */
 export * from "./conv2d.ts";
+export * from "./conv_direct.ts";
 export * from "./dropout.ts";
 export * from "./elementwise.ts";
 export * from "./gemm.ts";

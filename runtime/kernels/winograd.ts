@@ -16,9 +16,9 @@ import { GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 /**
  * Which algorithm 3x3 stride-1 convolutions use: "auto" picks by shape; "winograd" forces F(2x2, 3x3)
  * and "winograd43" F(4x4, 3x3) for every eligible convolution (forward and input gradient; the weight
- * gradient then runs as F(2x2, 3x3)).
+ * gradient then runs as F(2x2, 3x3)); "direct" is the direct kernel of conv_direct.ts.
  */
-export type ConvAlgorithm = "auto" | "gemm" | "winograd" | "winograd43";
+export type ConvAlgorithm = "auto" | "gemm" | "winograd" | "winograd43" | "direct";
 let algorithm: ConvAlgorithm = "auto";
 
 /** A Winograd variant: F(2x2, 3x3) ("f23") or F(4x4, 3x3) ("f43"). */
@@ -54,6 +54,11 @@ export function setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
   const old = algorithm;
   algorithm = a;
   return old;
+}
+
+/** @internal The algorithm set by {@linkcode setConvAlgorithm}. */
+export function convAlgorithm(): ConvAlgorithm {
+  return algorithm;
 }
 
 /** Bytes of the V and M (or E) buffers a chunk may use; images are processed in chunks that fit. */
@@ -127,14 +132,14 @@ function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: num
 }
 
 /**
- * The distance in floats between the F(4,3) planes of n floats each: n rounded up to whole 64-byte lines,
- * an odd number of them, so that the 36 planes' rows fall in different cache sets (with dense planes whose
- * size is a multiple of 4 KB they all share a set: F(4,3) forwards measured 1.65-1.7x slower on the CIFAR
- * shapes at batch 64, 1 thread).
+ * Floats between consecutive transform planes holding n floats each: n rounded up to whole 64-byte cache
+ * lines, and to an odd number of them, so the 16 (or 36) planes a transform writes (or reads) together fall
+ * in different cache sets instead of evicting each other (with n = c T a multiple of 256 they would all map
+ * to the same set; F(4,3) forwards measured 1.65-1.7x slower so on the CIFAR shapes at batch 64).
  */
-function planeStride(n: number): number {
+export function planeStride(n: number): number {
   const lines = Math.ceil(n / 16);
-  return 16 * (lines % 2 ? lines : lines + 1);
+  return 16 * (lines % 2 === 0 ? lines + 1 : lines);
 }
 
 /** Scratch bytes per thread of `winograd43_output`. */
@@ -181,17 +186,16 @@ export async function conv2dWinograd(
   const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / (P * (c + k) * perImage * 4))));
   const given = b.u && (b.uVariant ?? "f23") === variant ? b.u : 0;
   const u = given ? 0 : rt.heap.alloc(P * k * c * 4);
-  // Plane strides of V and M (F(2,3): dense; its kernels take none).
   const f43 = variant === "f43";
-  const sv = (T: number) => f43 ? planeStride(c * T) : c * T,
-    sm = (T: number) => f43 ? planeStride(k * T) : k * T;
-  const v = rt.heap.alloc(P * sv(chunk * perImage) * 4);
-  const m = rt.heap.alloc((P * sm(chunk * perImage) + 4) * 4); // +4: the output transform reads 4 tiles at once
+  const T0 = chunk * perImage;
+  const v = rt.heap.alloc(P * planeStride(c * T0) * 4);
+  const m = rt.heap.alloc((P * planeStride(k * T0) + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
     if (u) await winogradWeights(rt, { w: b.w, u, k, c, variant });
     const uw = given || u;
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
+      const sv = planeStride(c * T), sm = planeStride(k * T);
       await rt.exec(
         V.input,
         [
@@ -206,7 +210,7 @@ export async function conv2dWinograd(
           tilesH,
           tilesW,
           nb,
-          ...(f43 ? [sv(T)] : []),
+          sv,
         ],
         { units: nb * c, cost: P * c * T, scratchBytes: inputScratchBytes(variant, tilesH, tilesW) },
       );
@@ -214,7 +218,7 @@ export async function conv2dWinograd(
       const { nt, units } = gemmTiling(k, T, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, sv(T), sm(T)],
+        [uw, v, m, k, T, c, c, T, T, 0, nt, k * c, sv, sm],
         { units: P * units, cost: 2 * P * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
       await rt.exec(
@@ -230,7 +234,7 @@ export async function conv2dWinograd(
           tilesH,
           tilesW,
           nb,
-          ...(f43 ? [sm(T)] : []),
+          sm,
         ],
         { units: nb * k, cost: P * k * T, scratchBytes: f43 ? OUTPUT43_SCRATCH_BYTES : 0 },
       );
@@ -266,28 +270,33 @@ export async function conv2dWinogradWeightGrad(
   // The GEMMs read V and E right after the transforms wrote them: a small chunk keeps them in cache
   // (measured on the ResNet-20 CIFAR shapes, 1 thread: 1.4-1.9x over conv2d_gemm_wgrad with a
   // budget / 8 chunk, 1.3-1.4x with the forward's).
-  const chunk = Math.max(1, Math.min(g.n, Math.floor(budget / 8 / (16 * (c + k) * perImage * 4))));
-  const v = rt.heap.alloc(16 * c * chunk * perImage * 4);
-  const e = rt.heap.alloc(16 * k * chunk * perImage * 4);
+  // With more threads, fewer and larger chunks: each launch costs a dispatch and a join, and on 2 threads
+  // a budget / 2 chunk measured 1.3x (16 and 32 channels, CIFAR batch 128) over budget / 8.
+  const share = rt.threads > 1 ? budget / 2 : budget / 8;
+  const chunk = Math.max(1, Math.min(g.n, Math.floor(share / (16 * (c + k) * perImage * 4))));
+  const T0 = chunk * perImage;
+  const v = rt.heap.alloc(16 * planeStride(c * T0) * 4);
+  const e = rt.heap.alloc(16 * planeStride(k * T0) * 4);
   const du = rt.heap.alloc(16 * k * c * 4);
   try {
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
+      const sv = planeStride(c * T), se = planeStride(k * T);
       await rt.exec(
         "winograd_input",
-        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb],
+        [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb, sv],
         { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes("f23", tilesH, tilesW) },
       );
       await rt.exec(
         "winograd_dy",
-        [b.dy + i0 * k * outH * outW * 4, e, k, outH, outW, tilesH, tilesW, nb],
+        [b.dy + i0 * k * outH * outW * 4, e, k, outH, outW, tilesH, tilesW, nb, se],
         { units: nb * k, cost: 16 * k * T },
       );
       // dU_xi [k, c] (+)= E_xi [k, T] x V_xi^T [T, c] for the 16 xi (flags: 2 = transB, 4 = accumulate).
       const { nt, units } = gemmTiling(k, c, rt.threads);
       await rt.exec(
         "sgemm_batched",
-        [e, v, du, k, c, T, T, T, c, i0 > 0 ? 6 : 2, nt, k * T, c * T, k * c],
+        [e, v, du, k, c, T, T, T, c, i0 > 0 ? 6 : 2, nt, se, sv, k * c],
         { units: 16 * units, cost: 32 * k * T * c, scratchBytes: GEMM_SCRATCH_BYTES },
       );
     }

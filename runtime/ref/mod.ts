@@ -5,6 +5,7 @@
  */
 import type { Heap } from "../heap.ts";
 import * as conv2d from "./conv2d.ts";
+import * as convDirect from "./conv_direct.ts";
 import * as dropout from "./dropout.ts";
 import * as elementwise from "./elementwise.ts";
 import * as gemm from "./gemm.ts";
@@ -23,6 +24,7 @@ export type RefKernel = (h: Heap, ...args: any[]) => void;
 /** Every reference kernel by export name. */
 export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...conv2d,
+  ...convDirect,
   ...dropout,
   ...elementwise,
   ...gemm,

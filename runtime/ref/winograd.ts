@@ -39,7 +39,10 @@ export function winograd_weight(
   }
 }
 
-/** v[xi, ch, t] = (B^T d B)[xi] for the tile's patch d of plane (img, ch); units img * c + ch. */
+/**
+ * v[xi, ch, t] (at xi * ps + ch * T + t) = (B^T d B)[xi] for the tile's patch d of plane (img, ch); units
+ * img * c + ch.
+ */
 export function winograd_input(
   h: Heap,
   x: number,
@@ -53,6 +56,7 @@ export function winograd_input(
   tilesH: number,
   tilesW: number,
   nimg: number,
+  ps: number,
   start: number,
   end: number,
 ): void {
@@ -66,13 +70,16 @@ export function winograd_input(
         const d = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => at(2 * th - pt + i, 2 * tw - pl + j)));
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(BT, d, transpose(BT));
-        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + (xi * c + ch) * T + t] = r[xi >> 2][xi & 3];
+        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + xi * ps + ch * T + t] = r[xi >> 2][xi & 3];
       }
     }
   }
 }
 
-/** y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t]; units img * kOut + ko. */
+/**
+ * y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t] (at xi * ps + ko * T + t);
+ * units img * kOut + ko.
+ */
 export function winograd_output(
   h: Heap,
   m: number,
@@ -85,6 +92,7 @@ export function winograd_output(
   tilesH: number,
   tilesW: number,
   nimg: number,
+  ps: number,
   start: number,
   end: number,
 ): void {
@@ -96,7 +104,7 @@ export function winograd_output(
       for (let tw = 0; tw < tilesW; tw++) {
         const t = (img * tilesH + th) * tilesW + tw;
         const M = [0, 1, 2, 3].map((i) =>
-          [0, 1, 2, 3].map((j) => f[(m >> 2) + ((i * 4 + j) * kOut + ko) * T + t])
+          [0, 1, 2, 3].map((j) => f[(m >> 2) + (i * 4 + j) * ps + ko * T + t])
         );
         const r = sandwich(AT, M, transpose(AT));
         for (let i = 0; i < 2; i++) {
@@ -113,7 +121,7 @@ export function winograd_output(
 }
 
 /**
- * e[xi, ko, t] = (A dY A^T)[xi] for the 2x2 output-gradient tile dY of plane (img, ko) of dy [nimg, kOut,
+ * e[xi, ko, t] (at xi * ps + ko * T + t) = (A dY A^T)[xi] for the 2x2 output-gradient tile dY of plane (img, ko) of dy [nimg, kOut,
  * outH, outW] (zero where the tile runs past the output); units img * kOut + ko.
  */
 export function winograd_dy(
@@ -126,6 +134,7 @@ export function winograd_dy(
   tilesH: number,
   tilesW: number,
   nimg: number,
+  ps: number,
   start: number,
   end: number,
 ): void {
@@ -139,7 +148,7 @@ export function winograd_dy(
         const d = [0, 1].map((i) => [0, 1].map((j) => at(2 * th + i, 2 * tw + j)));
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(A, d, AT);
-        for (let xi = 0; xi < 16; xi++) f[(e >> 2) + (xi * kOut + ko) * T + t] = r[xi >> 2][xi & 3];
+        for (let xi = 0; xi < 16; xi++) f[(e >> 2) + xi * ps + ko * T + t] = r[xi >> 2][xi & 3];
       }
     }
   }

@@ -219,7 +219,8 @@ export function winogradVariant(
   options: Conv2dOptions = {},
 ): K.WinogradVariant | null {
   if (xShape.length !== 4) return null;
-  return K.winogradVariant(geometry(xShape, weight, options, "check conv2d"), true, true);
+  const g = geometry(xShape, weight, options, "check conv2d");
+  return K.useDirect(g) ? null : K.winogradVariant(g, true, true);
 }
 
 /**

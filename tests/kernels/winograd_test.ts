@@ -53,19 +53,25 @@ forEachBackend("winograd kernels match their references on odd shapes", async (r
     REF_KERNELS.winograd_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
     assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
     // Input tiles
-    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * c * T);
-    const Vr = new Buf(rt, 16 * c * T);
-    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n];
+    // Plane strides: dense on even cases, padded (as the launcher pads them) on odd ones.
+    const sv = t % 2 ? K.planeStride(c * T) : c * T, sm = t % 2 ? K.planeStride(k * T) : k * T;
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * sv);
+    const Vr = new Buf(rt, 16 * sv);
+    if (sv > c * T) { // the padding between planes is never written: compare it as zeros
+      V.write(new Float32Array(16 * sv));
+      Vr.write(new Float32Array(16 * sv));
+    }
+    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n, sv];
     const scratch = (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
     await rt.run("winograd_input", inArgs, { units: g.n * c, scratchBytes: scratch });
     REF_KERNELS.winograd_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
     assertClose(V.read(), Vr.read(), { rtol: 1e-6, atol: 1e-6, label: `input ${label}` });
     // Output tiles, with bias and ReLU
-    const M = new Buf(rt, uniform(r, 16 * k * T + 4)), bias = new Buf(rt, uniform(r, k));
+    const M = new Buf(rt, uniform(r, 16 * sm + 4)), bias = new Buf(rt, uniform(r, k));
     const ys = g.n * k * g.outH * g.outW;
     for (const relu of [0, 1]) {
       const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm];
       await rt.run("winograd_output", [M.ptr, Y.ptr, bias.ptr, relu, ...outArgs], { units: g.n * k });
       REF_KERNELS.winograd_output(rt.heap, M.ptr, Yr.ptr, bias.ptr, relu, ...outArgs, 0, g.n * k);
       assertClose(Y.read(), Yr.read(), { rtol: 1e-6, atol: 1e-6, label: `output relu=${relu} ${label}` });
@@ -84,9 +90,14 @@ forEachBackend("winograd weight-gradient kernels match their references on odd s
     const { cIn: c, cOut: k } = g;
     const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
     // Output-gradient tiles
+    const se = t % 2 ? K.planeStride(k * T) : k * T;
     const DY = new Buf(rt, uniform(r, g.n * k * g.outH * g.outW));
-    const E = new Buf(rt, 16 * k * T), Er = new Buf(rt, 16 * k * T);
-    const dyArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n];
+    const E = new Buf(rt, 16 * se), Er = new Buf(rt, 16 * se);
+    if (se > k * T) {
+      E.write(new Float32Array(16 * se));
+      Er.write(new Float32Array(16 * se));
+    }
+    const dyArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, se];
     await rt.run("winograd_dy", [DY.ptr, E.ptr, ...dyArgs], { units: g.n * k });
     REF_KERNELS.winograd_dy(rt.heap, DY.ptr, Er.ptr, ...dyArgs, 0, g.n * k);
     assertClose(E.read(), Er.read(), { rtol: 1e-6, atol: 1e-6, label: `dy ${label}` });
@@ -220,6 +231,16 @@ Deno.test("the automatic choice uses Winograd only for 3x3 stride-1 single-group
     false,
     "weight gradient, stride 2",
   );
+});
+
+Deno.test("Winograd plane strides are whole cache lines, an odd number of them, at least the plane", () => {
+  for (const n of [1, 15, 16, 17, 32, 33, 256, 4096, 16 * 4096, 1000]) {
+    const s = K.planeStride(n);
+    assert.ok(s >= n, `stride ${s} >= ${n}`);
+    assert.equal(s % 16, 0, `stride ${s} is whole 64-byte lines`);
+    assert.equal((s / 16) % 2, 1, `stride ${s} is an odd number of lines`);
+    assert.ok(s < n + 32, `stride ${s} wastes less than two lines over ${n}`);
+  }
 });
 
 Deno.test("close backends (winograd)", closeBackends);

@@ -13,8 +13,13 @@ const t = async (f: () => Promise<void>, n = 5) => {
 };
 const pk = await t(() => rt.run("probe_peak", [1.0001, 0.5, 200000, peakOut], { units: 8, cost: 1e12 }));
 console.log("peak GF/s", (128 * 200000 * 8 / pk / 1e6).toFixed(1));
+// Shapes from the command line after the thread count: m,n,k[,ta[,tb]] (ta/tb 0 or 1).
+const given = Deno.args.slice(1).map((a) => {
+  const v = a.split(",").map(Number);
+  return [v[0], v[1], v[2], v[3] === 1, v[4] === 1] as [number, number, number, boolean, boolean];
+});
 for (
-  const [m, n, k, ta, tb] of [
+  const [m, n, k, ta, tb] of given.length ? given : [
     [16, 87024, 144, false, false],
     [16, 144, 87024, false, true],
     [32, 25088, 288, false, false],
