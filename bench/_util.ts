@@ -12,6 +12,8 @@ export interface BenchRow {
   threads: number;
   /** Median milliseconds per call. */
   ms: number;
+  /** Fastest call in milliseconds, where the case records it. */
+  bestMs?: number;
   /** Work per call in floating-point operations (for GFLOP/s), or 0. */
   flops: number;
   /** Extra figures, e.g. the ratio to the reference. */
@@ -39,6 +41,14 @@ export function parseFlags(args: readonly string[]): BenchFlags {
 
 /** Median time of `runs` calls of `fn` after one warm-up call, in milliseconds. */
 export async function timeMs(fn: () => Promise<void> | void, runs: number): Promise<number> {
+  return (await timeStats(fn, runs)).median;
+}
+
+/** Median and fastest of `runs` calls of `fn` after one warm-up call, in milliseconds. */
+export async function timeStats(
+  fn: () => Promise<void> | void,
+  runs: number,
+): Promise<{ median: number; best: number }> {
   await fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -47,7 +57,7 @@ export async function timeMs(fn: () => Promise<void> | void, runs: number): Prom
     t.push(performance.now() - t0);
   }
   t.sort((a, b) => a - b);
-  return t[t.length >> 1];
+  return { median: t[t.length >> 1], best: t[0] };
 }
 
 /** GFLOP/s of a row (0 when it has no FLOP count). */
@@ -60,16 +70,18 @@ export function formatRows(rows: readonly BenchRow[], peak: ReadonlyMap<number, 
   const w = Math.max(4, ...rows.map((r) => r.name.length));
   const head = `${"case".padEnd(w)}  thr  ${"ms".padStart(9)}  ${"GFLOP/s".padStart(8)}  ${
     "%peak".padStart(5)
-  }  note`;
+  }  ${"best ms".padStart(9)}  ${"GFLOP/s".padStart(8)}  note`;
   const lines = [head];
   for (const r of rows) {
     const g = gflops(r);
     const p = peak.get(r.threads);
     const frac = g && p ? `${(100 * g / p).toFixed(0)}%` : "-";
+    const best = r.bestMs === undefined ? "-" : r.bestMs.toFixed(3);
+    const gb = r.bestMs !== undefined && r.flops > 0 ? (r.flops / r.bestMs / 1e6).toFixed(1) : "-";
     lines.push(
       `${r.name.padEnd(w)}  ${String(r.threads).padStart(3)}  ${r.ms.toFixed(3).padStart(9)}  ${
         (g ? g.toFixed(1) : "-").padStart(8)
-      }  ${frac.padStart(5)}  ${r.note ?? ""}`,
+      }  ${frac.padStart(5)}  ${best.padStart(9)}  ${gb.padStart(8)}  ${r.note ?? ""}`,
     );
   }
   return lines.join("\n");

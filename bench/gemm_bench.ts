@@ -6,7 +6,7 @@
  */
 import { createRuntime, REF_KERNELS, type Runtime } from "../runtime/mod.ts";
 import * as K from "../runtime/kernels/mod.ts";
-import { type BenchFlags, type BenchRow, checkClose, timeMs } from "./_util.ts";
+import { type BenchFlags, type BenchRow, checkClose, timeStats } from "./_util.ts";
 
 function fillRandom(rt: Runtime, ptr: number, n: number, seed: number): void {
   const f = rt.heap.f32;
@@ -73,7 +73,8 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
           got[s] = f[(c >> 2) + i * n + j];
         }
         checkClose(got, ref, 1e-4, "sgemm_1024");
-        rows.push({ name: "sgemm_1024", threads, ms: await timeMs(run, flags.runs), flops: 2 * n ** 3 });
+        const t = await timeStats(run, flags.runs);
+        rows.push({ name: "sgemm_1024", threads, ms: t.median, bestMs: t.best, flops: 2 * n ** 3 });
         for (const p of [a, b, c]) rt.heap.free(p);
       }
       const convCases: [string, K.Conv2dGeometry][] = [
@@ -125,7 +126,8 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
         );
         rt.heap.free(yr);
         const flops = 2 * ys * K1;
-        rows.push({ name, threads, ms: await timeMs(run, flags.runs), flops });
+        const t = await timeStats(run, flags.runs);
+        rows.push({ name, threads, ms: t.median, bestMs: t.best, flops });
         if (name === "conv3x3_64_56" && want("conv3x3_64_56_backward")) {
           const dx = rt.heap.alloc(4 * xs), dw = rt.heap.alloc(4 * ws);
           const back = () =>
@@ -133,14 +135,15 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
               await K.conv2dBackwardInput(rt, g, { dy: y, w, dx });
               await K.conv2dBackwardWeight(rt, g, { dy: y, x, dw, dbias: 0 });
             });
-          const fwdMs = rows[rows.length - 1].ms;
-          const ms = await timeMs(back, flags.runs);
+          const fwd = rows[rows.length - 1];
+          const tb = await timeStats(back, flags.runs);
           rows.push({
             name: "conv3x3_64_56_backward",
             threads,
-            ms,
+            ms: tb.median,
+            bestMs: tb.best,
             flops: 2 * flops,
-            note: `${(ms / fwdMs).toFixed(2)}x forward`,
+            note: `${(tb.median / fwd.ms).toFixed(2)}x forward (best ${(tb.best / fwd.bestMs!).toFixed(2)}x)`,
           });
           rt.heap.free(dx);
           rt.heap.free(dw);

@@ -9,7 +9,7 @@
  * @module
  */
 import * as cnn from "../mod.ts";
-import { type BenchFlags, type BenchRow, checkClose, timeMs } from "./_util.ts";
+import { type BenchFlags, type BenchRow, checkClose, timeStats } from "./_util.ts";
 
 interface Case {
   name: string;
@@ -68,7 +68,7 @@ async function logits(c: Case, weights?: Map<string, cnn.Tensor>): Promise<Float
   return out;
 }
 
-async function run(c: Case, runs: number): Promise<number> {
+async function run(c: Case, runs: number): Promise<{ median: number; best: number }> {
   cnn.manualSeed(7);
   const net = cnn.models.create(c.model, c.options);
   const x = cnn.tensor(inputData(c.input), c.input);
@@ -77,7 +77,7 @@ async function run(c: Case, runs: number): Promise<number> {
       net.eval();
       const frozen = c.frozen ? await cnn.nn.freeze(net, c.input) : null;
       try {
-        return await timeMs(async () => {
+        return await timeStats(async () => {
           const y = frozen ? frozen.forward(x) : cnn.noGrad(() => net.forward(x));
           await y.toArray();
           y.dispose();
@@ -89,7 +89,7 @@ async function run(c: Case, runs: number): Promise<number> {
     net.train();
     const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
     const labels = new Int32Array(c.input[0]).map((_, i) => i % 10);
-    return await timeMs(async () => {
+    return await timeStats(async () => {
       await cnn.tidy(async () => {
         const loss = cnn.nn.crossEntropy(net.forward(x), labels);
         await loss.backward();
@@ -139,10 +139,14 @@ export async function bench(flags: BenchFlags): Promise<BenchRow[]> {
             `${c.name} (${threads} threads) vs 1-thread eval`,
           );
         }
-        const ms = await run(c, flags.runs);
+        const t = await run(c, flags.runs);
         const flops = 2 * macs.get(c.name)! * (c.train ? 3 : 1);
-        const note = c.train ? `${(c.input[0] / ms * 1000).toFixed(0)} images/s` : "";
-        rows.push({ name: c.name, threads, ms, flops, note });
+        const note = c.train
+          ? `${(c.input[0] / t.median * 1000).toFixed(0)} images/s (best ${
+            (c.input[0] / t.best * 1000).toFixed(0)
+          })`
+          : "";
+        rows.push({ name: c.name, threads, ms: t.median, bestMs: t.best, flops, note });
       }
     } finally {
       await cnn.shutdown();

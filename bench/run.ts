@@ -1,9 +1,11 @@
 /**
  * `deno task bench`: runs every `bench/*_bench.ts` (each exports `bench(flags): Promise<BenchRow[]>`;
  * `elementwise_bench.ts` first, whose `peak` rows are the machine's measured Wasm SIMD peak) and prints
- * one table per file with the fraction of that peak. `--json` prints one JSON object per line:
- * `{"name","threads","ms","gflops","peak_gflops"}`. Flags: `--filter=<substring> --runs=<n> --threads=<n>`;
- * `--profile=<model>` prints that model's inference time per layer type instead (see profile.ts).
+ * one table per file with the fraction of that peak: the median of the runs, and for the GEMM,
+ * convolution and model cases also the fastest run. `--json` prints one JSON object per line:
+ * `{"name","threads","ms","best_ms","gflops","peak_gflops"}` (best_ms null where not recorded). Flags:
+ * `--filter=<substring> --runs=<n> --threads=<n>`; `--profile=<model>` prints that model's time per layer
+ * type instead (see profile.ts; `--frozen`, `--train`).
  * @module
  */
 import { type BenchRow, formatRows, gflops, parseFlags } from "./_util.ts";
@@ -33,6 +35,7 @@ for (const f of files) {
           name: r.name,
           threads: r.threads,
           ms: r.ms,
+          best_ms: r.bestMs ?? null,
           gflops: g,
           peak_gflops: peak.get(r.threads) ?? null,
         }),
