@@ -15,6 +15,7 @@ const UNITS = 4;
 const NTHREADS = 5; // threads taking part in this call (including the caller)
 const ERROR = 6; // 1 + index of a worker that threw, or 0
 const SHUTDOWN = 7;
+const SPIN_NS = 8; // how long threads spin before sleeping, in nanoseconds (shared with the workers)
 /** Maximum kernel arguments (before start, end, scratch). */
 export const MAX_ARGS = 24;
 const ARGS_BYTE = 64; // Float64 args, relative to CONTROL_OFFSET
@@ -41,7 +42,15 @@ function workerMain(): void {
     let seen = Atomics.load(ctl, 0);
     self_.postMessage("ready");
     for (;;) {
-      Atomics.wait(ctl, 0, seen);
+      // Spin briefly before sleeping: kernels of one op come back to back, and waking from
+      // Atomics.wait costs 10-60 us here, more than many kernel slices take.
+      const until = performance.now() + Atomics.load(ctl, 8) / 1e6;
+      for (let i = 1; Atomics.load(ctl, 0) === seen; i++) {
+        if ((i & 255) === 0 && performance.now() > until) {
+          Atomics.wait(ctl, 0, seen);
+          break;
+        }
+      }
       seen = Atomics.load(ctl, 0);
       if (Atomics.load(ctl, 7) !== 0) break;
       const n = ctl[5];
@@ -67,6 +76,8 @@ export interface PoolInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   threads: number;
+  /** Microseconds threads spin waiting for work or for each other before sleeping (default 200). */
+  spinMicros?: number;
 }
 
 /**
@@ -117,7 +128,9 @@ export class WorkerPool {
     const names = kernelNames(init.module);
     // deno-lint-ignore no-explicit-any
     const fns = names.map((n) => (instance.exports as any)[n]);
-    Atomics.store(new Int32Array(init.memory.buffer, CONTROL_OFFSET, 16), SHUTDOWN, 0);
+    const ctl = new Int32Array(init.memory.buffer, CONTROL_OFFSET, 16);
+    Atomics.store(ctl, SHUTDOWN, 0);
+    Atomics.store(ctl, SPIN_NS, Math.round((init.spinMicros ?? 200) * 1000));
     const src = `(${workerMain.toString()})();`;
     const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
     const workers: Worker[] = [];
@@ -145,6 +158,13 @@ export class WorkerPool {
       URL.revokeObjectURL(url);
     }
     return new WorkerPool(init.threads, workers, init.memory, names, fns);
+  }
+
+  /** Sets how long (microseconds, 0..2000) threads spin for work before sleeping; returns the old value. */
+  setSpinMicros(us: number): number {
+    const old = Atomics.load(this.#ctl, SPIN_NS) / 1000;
+    Atomics.store(this.#ctl, SPIN_NS, Math.round(Math.max(0, Math.min(2000, us)) * 1000));
+    return old;
   }
 
   /** Sets the scratch pointer handed to thread `t` as the kernels' last argument. */
@@ -183,6 +203,11 @@ export class WorkerPool {
     // Wait for the workers. Blocking waits are short so that, when a call runs long, the event loop
     // gets a turn to deliver a worker's error event: a dead worker then fails the call instead of
     // hanging it.
+    // Spin first (a slice usually ends within microseconds of ours), then block in short waits.
+    const spinUntil = performance.now() + Atomics.load(ctl, SPIN_NS) / 1e6;
+    while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < spinUntil) {
+      for (let i = 0; i < 64; i++) if (Atomics.load(ctl, PENDING) === 0) break;
+    }
     for (;;) {
       const left = Atomics.load(ctl, PENDING);
       if (left === 0) break;
