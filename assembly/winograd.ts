@@ -56,18 +56,18 @@ export function winograd_weight(w: usize, u: usize, kOut: i32, c: i32, start: i3
 }
 
 // v [16, c, T] = B^T d B for the 4x4 patch d of every tile of every input plane (the 16 planes [c, T] ps
-// floats apart, ps >= c T: launchers pad it so the planes fall in different cache sets). x: the chunk's first
+// floats apart, rows ts >= T floats apart, ps >= c ts: launchers pad both so that planes and rows accessed
+// together fall in different cache sets). x: the chunk's first
 // image, images [c, h, w] imgStride floats apart. Units: img * c + ch (one plane each). The plane is
 // first copied into a zero-padded scratch image of (2 * tilesH + 2) x (2 * tilesW + 10) floats (input
 // at row pt, column pl), so four tiles of a row transform together without bounds checks.
 // scratch: winogradInputScratchBytes (runtime/kernels/winograd.ts).
 export function winograd_input(
   x: usize, v: usize, c: i32, imgStride: i32, h: i32, w: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, ps: i32, start: i32, end: i32, scratch: usize,
+  nimg: i32, ps: i32, ts: i32, start: i32, end: i32, scratch: usize,
 ): void {
   const wp = 2 * tilesW + 10, hp = 2 * tilesH + 2;
   const rowBytes = <usize>wp << 2;
-  const T = nimg * tilesH * tilesW;
   const xiStride = <usize>ps << 2; // bytes between the planes of consecutive xi
   memory.fill(scratch, 0, <usize>(wp * hp) << 2);
   for (let u = start; u < end; u++) {
@@ -115,7 +115,7 @@ export function winograd_input(
           f0 = f32x4.sub(d0, d2); f1 = f32x4.add(d1, d2); f2 = f32x4.sub(d2, d1); f3 = f32x4.sub(d1, d3);
         }
         // Columns by B^T: rows (a, b, e, f) -> [a - e, b + e, e - b, b - f]; xi = 4 * row + j.
-        const dst = v + (<usize>(ch * T + t0 + tw) << 2);
+        const dst = v + (<usize>(ch * ts + t0 + tw) << 2);
         const n = min(4, tilesW - tw);
         storeTile(dst, xiStride, 0, f32x4.sub(a0, e0), n); storeTile(dst, xiStride, 1, f32x4.sub(a1, e1), n);
         storeTile(dst, xiStride, 2, f32x4.sub(a2, e2), n); storeTile(dst, xiStride, 3, f32x4.sub(a3, e3), n);
@@ -147,13 +147,12 @@ export function winograd_input(
 }
 
 // y [nimg, kOut, outH, outW] = A^T M A (+ bias[ko]) (then max(., 0) if relu) for every tile, where
-// M [16, kOut, T] (planes ps floats apart) holds the 16 GEMM products (with at least 3 readable floats after its end: four
+// M [16, kOut, T] (planes ps, rows ts floats apart) holds the 16 GEMM products (with at least 3 readable floats after its end: four
 // tiles load together). Units: img * kOut + ko (one output plane each). bias: 0 for none.
 export function winograd_output(
   m: usize, y: usize, bias: usize, relu: i32, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, ps: i32, start: i32, end: i32,
+  nimg: i32, ps: i32, ts: i32, start: i32, end: i32,
 ): void {
-  const T = nimg * tilesH * tilesW;
   const xiStride = <usize>ps << 2;
   const zero = f32x4.splat(0);
   for (let u = start; u < end; u++) {
@@ -164,7 +163,7 @@ export function winograd_output(
       const t0 = (img * tilesH + th) * tilesW;
       const oh = 2 * th;
       for (let tw = 0; tw < tilesW; tw += 4) {
-        const src = m + (<usize>(ko * T + t0 + tw) << 2);
+        const src = m + (<usize>(ko * ts + t0 + tw) << 2);
         // s0 = M0 + M1 + M2, s1 = M1 - M2 - M3 down the rows of the 4x4 tile (xi = 4 * row + j).
         const m00 = v128.load(src), m01 = v128.load(src + xiStride), m02 = v128.load(src + 2 * xiStride);
         const m03 = v128.load(src + 3 * xiStride), m10 = v128.load(src + 4 * xiStride);
@@ -221,14 +220,13 @@ export function winograd_output(
 // (V_t = B^T d_t B from winograd_input), so winograd_dy transforms the output-gradient tiles, 16 GEMMs
 // dU_xi [kOut, c] = E_xi [kOut, T] x V_xi^T [T, c] sum over the tiles, and winograd_dweight maps back.
 
-// e [16, kOut, T] (planes ps floats apart) = A dY A^T for the 2x2 tile dY of every tile of every output-gradient plane of
+// e [16, kOut, T] (planes ps, rows ts floats apart) = A dY A^T for the 2x2 tile dY of every tile of every output-gradient plane of
 // dy [nimg, kOut, outH, outW] (zeros where the tile runs past the output); A = (A^T)^T, so each row
 // [p, q] of a tile becomes [p, p + q, p - q, -q], and likewise down the columns. Units: img * kOut + ko.
 export function winograd_dy(
-  dy: usize, e: usize, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32, nimg: i32, ps: i32, start: i32,
-  end: i32,
+  dy: usize, e: usize, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32, nimg: i32, ps: i32, ts: i32,
+  start: i32, end: i32,
 ): void {
-  const T = nimg * tilesH * tilesW;
   const xiStride = <usize>ps << 2;
   const zero = f32x4.splat(0);
   for (let u = start; u < end; u++) {
@@ -253,7 +251,7 @@ export function winograd_dy(
         // Across the row: [p, p + q, p - q, -q]; then down: rows (a, b) -> [a, a + b, a - b, -b].
         const a0 = p0, a1 = f32x4.add(p0, q0), a2 = f32x4.sub(p0, q0), a3 = f32x4.neg(q0);
         const b0 = p1, b1 = f32x4.add(p1, q1), b2 = f32x4.sub(p1, q1), b3 = f32x4.neg(q1);
-        const dst = e + (<usize>(ko * T + t0 + tw) << 2);
+        const dst = e + (<usize>(ko * ts + t0 + tw) << 2);
         const n = min(4, tilesW - tw);
         storeTile(dst, xiStride, 0, a0, n); storeTile(dst, xiStride, 1, a1, n);
         storeTile(dst, xiStride, 2, a2, n); storeTile(dst, xiStride, 3, a3, n);

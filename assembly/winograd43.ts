@@ -61,8 +61,8 @@ export function winograd43_weight(w: usize, u: usize, kOut: i32, c: i32, start: 
   return i == 3 ? f32x4.add(p, s) : f32x4.sub(p, s);
 }
 
-// v [36, c, T] = B^T d B for the 6x6 patch d of every tile of every input plane, the 36 planes vStride
-// (>= c * T) floats apart (a stride that is not a multiple of 4 KB keeps the planes' rows from sharing
+// v [36, c, T] = B^T d B for the 6x6 patch d of every tile of every input plane, rows ts (>= T) and the 36
+// planes vStride (>= c * ts) floats apart (a stride that is not a multiple of 4 KB keeps the planes' rows from sharing
 // cache sets). x: the chunk's first image, images [c, h, w] imgStride floats apart. Units: img * c + ch (one plane each). The plane is
 // first copied into the zero-padded scratch image (input at row pt, column pl), so four tiles of a row
 // transform together (SIMD lanes) without bounds checks: each patch row is transformed by B into the
@@ -71,12 +71,11 @@ export function winograd43_weight(w: usize, u: usize, kOut: i32, c: i32, start: 
 // runtime/kernels/winograd.ts).
 export function winograd43_input(
   x: usize, v: usize, c: i32, imgStride: i32, h: i32, w: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, vStride: i32, start: i32, end: i32, scratch: usize,
+  nimg: i32, vStride: i32, ts: i32, start: i32, end: i32, scratch: usize,
 ): void {
   const wp = 4 * tilesW + 16, hp = 4 * tilesH + 2;
   const rowBytes = <usize>wp << 2;
   const tmp = scratch + (<usize>(wp * hp) << 2);
-  const T = nimg * tilesH * tilesW;
   const xiStride = <usize>vStride << 2;
   memory.fill(scratch, 0, <usize>(wp * hp) << 2);
   for (let u = start; u < end; u++) {
@@ -91,7 +90,7 @@ export function winograd43_input(
       for (let tw = 0; tw < tilesW; tw += 4) {
         const p = row0 + (<usize>(4 * tw) << 2);
         for (let r = 0; r < 6; r++) inputRow(p + <usize>r * rowBytes, tmp + <usize>r * 96);
-        const dst = v + (<usize>(ch * T + t0 + tw) << 2);
+        const dst = v + (<usize>(ch * ts + t0 + tw) << 2);
         const n = min(4, tilesW - tw);
         for (let j = 0; j < 6; j++) inputColumn(tmp + <usize>j * 16, dst, xiStride, j, n);
       }
@@ -140,14 +139,13 @@ export function winograd43_input(
 }
 
 // y [nimg, kOut, outH, outW] = A^T M A (+ bias[ko]) (then max(., 0) if relu) for every tile, where
-// M [36, kOut, T] holds the 36 GEMM products, planes mStride (>= kOut * T) floats apart (with at least 3
+// M [36, kOut, T] holds the 36 GEMM products, rows ts and planes mStride (>= kOut * ts) floats apart (with at least 3
 // readable floats after the last plane: four tiles load together). Units: img * kOut + ko (one output plane each). bias: 0 for none. scratch: 448 bytes
 // per thread (24 column-transformed vectors, then the 4 output vectors of a row).
 export function winograd43_output(
   m: usize, y: usize, bias: usize, relu: i32, kOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
-  nimg: i32, mStride: i32, start: i32, end: i32, scratch: usize,
+  nimg: i32, mStride: i32, ts: i32, start: i32, end: i32, scratch: usize,
 ): void {
-  const T = nimg * tilesH * tilesW;
   const xiStride = <usize>mStride << 2;
   const zero = f32x4.splat(0);
   for (let u = start; u < end; u++) {
@@ -158,7 +156,7 @@ export function winograd43_output(
       const t0 = (img * tilesH + th) * tilesW;
       const oh = 4 * th, rows = min(4, outH - oh);
       for (let tw = 0; tw < tilesW; tw += 4) {
-        const src = m + (<usize>(ko * T + t0 + tw) << 2);
+        const src = m + (<usize>(ko * ts + t0 + tw) << 2);
         // Columns j: s_ij (i < 4) = A^T [M_0j .. M_5j], at scratch + 16 (6i + j).
         for (let j = 0; j < 6; j++) {
           const c = src + <usize>j * xiStride;

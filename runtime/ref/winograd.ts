@@ -40,7 +40,7 @@ export function winograd_weight(
 }
 
 /**
- * v[xi, ch, t] (at xi * ps + ch * T + t) = (B^T d B)[xi] for the tile's patch d of plane (img, ch); units
+ * v[xi, ch, t] (at xi * ps + ch * ts + t) = (B^T d B)[xi] for the tile's patch d of plane (img, ch); units
  * img * c + ch.
  */
 export function winograd_input(
@@ -55,12 +55,13 @@ export function winograd_input(
   pl: number,
   tilesH: number,
   tilesW: number,
-  nimg: number,
+  _nimg: number, // images in the chunk (the units say which plane)
   ps: number,
+  ts: number,
   start: number,
   end: number,
 ): void {
-  const f = h.f32, T = nimg * tilesH * tilesW;
+  const f = h.f32;
   for (let u = start; u < end; u++) {
     const img = Math.floor(u / c), ch = u % c;
     const at = (i: number, j: number) =>
@@ -70,14 +71,14 @@ export function winograd_input(
         const d = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => at(2 * th - pt + i, 2 * tw - pl + j)));
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(BT, d, transpose(BT));
-        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + xi * ps + ch * T + t] = r[xi >> 2][xi & 3];
+        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + xi * ps + ch * ts + t] = r[xi >> 2][xi & 3];
       }
     }
   }
 }
 
 /**
- * y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t] (at xi * ps + ko * T + t);
+ * y[img, ko] tile = A^T M A (+ bias[ko], then ReLU if relu) from m[xi, ko, t] (at xi * ps + ko * ts + t);
  * units img * kOut + ko.
  */
 export function winograd_output(
@@ -91,12 +92,13 @@ export function winograd_output(
   outW: number,
   tilesH: number,
   tilesW: number,
-  nimg: number,
+  _nimg: number, // images in the chunk (the units say which plane)
   ps: number,
+  ts: number,
   start: number,
   end: number,
 ): void {
-  const f = h.f32, T = nimg * tilesH * tilesW;
+  const f = h.f32;
   for (let u = start; u < end; u++) {
     const img = Math.floor(u / kOut), ko = u % kOut;
     const b = bias ? f[(bias >> 2) + ko] : 0;
@@ -104,7 +106,7 @@ export function winograd_output(
       for (let tw = 0; tw < tilesW; tw++) {
         const t = (img * tilesH + th) * tilesW + tw;
         const M = [0, 1, 2, 3].map((i) =>
-          [0, 1, 2, 3].map((j) => f[(m >> 2) + (i * 4 + j) * ps + ko * T + t])
+          [0, 1, 2, 3].map((j) => f[(m >> 2) + (i * 4 + j) * ps + ko * ts + t])
         );
         const r = sandwich(AT, M, transpose(AT));
         for (let i = 0; i < 2; i++) {
@@ -121,7 +123,7 @@ export function winograd_output(
 }
 
 /**
- * e[xi, ko, t] (at xi * ps + ko * T + t) = (A dY A^T)[xi] for the 2x2 output-gradient tile dY of plane (img, ko) of dy [nimg, kOut,
+ * e[xi, ko, t] (at xi * ps + ko * ts + t) = (A dY A^T)[xi] for the 2x2 output-gradient tile dY of plane (img, ko) of dy [nimg, kOut,
  * outH, outW] (zero where the tile runs past the output); units img * kOut + ko.
  */
 export function winograd_dy(
@@ -133,12 +135,13 @@ export function winograd_dy(
   outW: number,
   tilesH: number,
   tilesW: number,
-  nimg: number,
+  _nimg: number, // images in the chunk (the units say which plane)
   ps: number,
+  ts: number,
   start: number,
   end: number,
 ): void {
-  const f = h.f32, T = nimg * tilesH * tilesW;
+  const f = h.f32;
   for (let u = start; u < end; u++) {
     const img = Math.floor(u / kOut), ko = u % kOut;
     const at = (i: number, j: number) =>
@@ -148,7 +151,7 @@ export function winograd_dy(
         const d = [0, 1].map((i) => [0, 1].map((j) => at(2 * th + i, 2 * tw + j)));
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(A, d, AT);
-        for (let xi = 0; xi < 16; xi++) f[(e >> 2) + xi * ps + ko * T + t] = r[xi >> 2][xi & 3];
+        for (let xi = 0; xi < 16; xi++) f[(e >> 2) + xi * ps + ko * ts + t] = r[xi >> 2][xi & 3];
       }
     }
   }

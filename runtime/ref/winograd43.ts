@@ -71,12 +71,13 @@ export function winograd43_input(
   pl: number,
   tilesH: number,
   tilesW: number,
-  nimg: number,
+  _nimg: number, // images in the chunk (the units say which plane)
   vStride: number,
+  ts: number,
   start: number,
   end: number,
 ): void {
-  const f = h.f32, T = nimg * tilesH * tilesW;
+  const f = h.f32;
   for (let u = start; u < end; u++) {
     const img = Math.floor(u / c), ch = u % c;
     const at = (i: number, j: number) =>
@@ -87,7 +88,7 @@ export function winograd43_input(
         const t = (img * tilesH + th) * tilesW + tw;
         const r = sandwich(BT, d, transpose(BT));
         for (let xi = 0; xi < 36; xi++) {
-          f[(v >> 2) + xi * vStride + ch * T + t] = r[Math.floor(xi / 6)][xi % 6];
+          f[(v >> 2) + xi * vStride + ch * ts + t] = r[Math.floor(xi / 6)][xi % 6];
         }
       }
     }
@@ -109,19 +110,20 @@ export function winograd43_output(
   outW: number,
   tilesH: number,
   tilesW: number,
-  nimg: number,
+  _nimg: number, // images in the chunk (the units say which plane)
   mStride: number,
+  ts: number,
   start: number,
   end: number,
 ): void {
-  const f = h.f32, T = nimg * tilesH * tilesW;
+  const f = h.f32;
   for (let u = start; u < end; u++) {
     const img = Math.floor(u / kOut), ko = u % kOut;
     const b = bias ? f[(bias >> 2) + ko] : 0;
     for (let th = 0; th < tilesH; th++) {
       for (let tw = 0; tw < tilesW; tw++) {
         const t = (img * tilesH + th) * tilesW + tw;
-        const M = range(6).map((i) => range(6).map((j) => f[(m >> 2) + (i * 6 + j) * mStride + ko * T + t]));
+        const M = range(6).map((i) => range(6).map((j) => f[(m >> 2) + (i * 6 + j) * mStride + ko * ts + t]));
         const r = sandwich(AT, M, transpose(AT));
         for (let i = 0; i < 4; i++) {
           for (let j = 0; j < 4; j++) {

@@ -61,12 +61,28 @@ forEachBackend("winograd43 kernels match their references on odd shapes", async 
     assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
     // Input tiles
     // Planes of V and M a little more than their size apart (the launcher pads them to odd cache lines).
-    const sv = c * T + int(r, 0, 5), sm = k * T + int(r, 0, 5);
+    // Rows of a plane T + 0..5 floats apart, the same in V and M (as the launcher passes one row stride).
+    const ts = T + int(r, 0, 5);
+    const sv = c * ts + int(r, 0, 5), sm = k * ts + int(r, 0, 5);
     const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 36 * sv);
     const Vr = new Buf(rt, 36 * sv);
     V.write(new Float32Array(36 * sv)); // the gaps between planes stay 0 in both
     Vr.write(new Float32Array(36 * sv));
-    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n, sv];
+    const inArgs = [
+      X.ptr,
+      V.ptr,
+      c,
+      c * g.h * g.w,
+      g.h,
+      g.w,
+      g.padTop,
+      g.padLeft,
+      tilesH,
+      tilesW,
+      g.n,
+      sv,
+      ts,
+    ];
     await rt.run("winograd43_input", inArgs, { units: g.n * c, scratchBytes: inputScratch(tilesH, tilesW) });
     REF_KERNELS.winograd43_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
     assertClose(V.read(), Vr.read(), { rtol: 1e-5, atol: 1e-5, label: `input ${label}` });
@@ -75,7 +91,7 @@ forEachBackend("winograd43 kernels match their references on odd shapes", async 
     const ys = g.n * k * g.outH * g.outW;
     for (const [relu, b] of [[0, bias.ptr], [1, bias.ptr], [1, 0]]) {
       const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm];
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm, ts];
       await rt.run("winograd43_output", [M.ptr, Y.ptr, b, relu, ...outArgs], {
         units: g.n * k,
         scratchBytes: 448,
@@ -116,10 +132,10 @@ Deno.test("the winograd43 references invert each other: one channel, one tile eq
   const x = uniform(r, 36), w = uniform(r, 9);
   const X = new Buf(rt, x), W = new Buf(rt, w), U = new Buf(rt, 36), V = new Buf(rt, 36), Y = new Buf(rt, 16);
   REF_KERNELS.winograd43_weight(rt.heap, W.ptr, U.ptr, 1, 1, 0, 1);
-  REF_KERNELS.winograd43_input(rt.heap, X.ptr, V.ptr, 1, 36, 6, 6, 0, 0, 1, 1, 1, 1, 0, 1);
+  REF_KERNELS.winograd43_input(rt.heap, X.ptr, V.ptr, 1, 36, 6, 6, 0, 0, 1, 1, 1, 1, 1, 0, 1);
   const m = U.read().map((u, i) => u * V.read()[i]);
   const M = new Buf(rt, [...m, 0, 0, 0, 0]);
-  REF_KERNELS.winograd43_output(rt.heap, M.ptr, Y.ptr, 0, 0, 1, 4, 4, 1, 1, 1, 1, 0, 1);
+  REF_KERNELS.winograd43_output(rt.heap, M.ptr, Y.ptr, 0, 0, 1, 4, 4, 1, 1, 1, 1, 1, 0, 1);
   assertClose(Y.read(), convForward(g, x, w), { rtol: 1e-5, atol: 1e-5, label: "one tile" });
   for (const b of [X, W, U, V, Y, M]) b.free("one tile");
 });

@@ -54,14 +54,30 @@ forEachBackend("winograd kernels match their references on odd shapes", async (r
     assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
     // Input tiles
     // Plane strides: dense on even cases, padded (as the launcher pads them) on odd ones.
-    const sv = t % 2 ? K.planeStride(c * T) : c * T, sm = t % 2 ? K.planeStride(k * T) : k * T;
+    // (and row strides likewise: the launcher's rowStride on odd cases)
+    const ts = t % 2 ? K.rowStride(T) : T;
+    const sv = t % 2 ? K.planeStride(c * ts) : c * ts, sm = t % 2 ? K.planeStride(k * ts) : k * ts;
     const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * sv);
     const Vr = new Buf(rt, 16 * sv);
-    if (sv > c * T) { // the padding between planes is never written: compare it as zeros
+    if (sv > c * T) { // the padding between planes and rows is never written: compare it as zeros
       V.write(new Float32Array(16 * sv));
       Vr.write(new Float32Array(16 * sv));
     }
-    const inArgs = [X.ptr, V.ptr, c, c * g.h * g.w, g.h, g.w, g.padTop, g.padLeft, tilesH, tilesW, g.n, sv];
+    const inArgs = [
+      X.ptr,
+      V.ptr,
+      c,
+      c * g.h * g.w,
+      g.h,
+      g.w,
+      g.padTop,
+      g.padLeft,
+      tilesH,
+      tilesW,
+      g.n,
+      sv,
+      ts,
+    ];
     const scratch = (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
     await rt.run("winograd_input", inArgs, { units: g.n * c, scratchBytes: scratch });
     REF_KERNELS.winograd_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
@@ -71,7 +87,7 @@ forEachBackend("winograd kernels match their references on odd shapes", async (r
     const ys = g.n * k * g.outH * g.outW;
     for (const relu of [0, 1]) {
       const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm];
+      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm, ts];
       await rt.run("winograd_output", [M.ptr, Y.ptr, bias.ptr, relu, ...outArgs], { units: g.n * k });
       REF_KERNELS.winograd_output(rt.heap, M.ptr, Yr.ptr, bias.ptr, relu, ...outArgs, 0, g.n * k);
       assertClose(Y.read(), Yr.read(), { rtol: 1e-6, atol: 1e-6, label: `output relu=${relu} ${label}` });
@@ -90,14 +106,15 @@ forEachBackend("winograd weight-gradient kernels match their references on odd s
     const { cIn: c, cOut: k } = g;
     const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
     // Output-gradient tiles
-    const se = t % 2 ? K.planeStride(k * T) : k * T;
+    const ts = t % 2 ? K.rowStride(T) : T;
+    const se = t % 2 ? K.planeStride(k * ts) : k * ts;
     const DY = new Buf(rt, uniform(r, g.n * k * g.outH * g.outW));
     const E = new Buf(rt, 16 * se), Er = new Buf(rt, 16 * se);
-    if (se > k * T) {
+    if (se > k * T) { // padding (planes and rows) stays 0 in both
       E.write(new Float32Array(16 * se));
       Er.write(new Float32Array(16 * se));
     }
-    const dyArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, se];
+    const dyArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, se, ts];
     await rt.run("winograd_dy", [DY.ptr, E.ptr, ...dyArgs], { units: g.n * k });
     REF_KERNELS.winograd_dy(rt.heap, DY.ptr, Er.ptr, ...dyArgs, 0, g.n * k);
     assertClose(E.read(), Er.read(), { rtol: 1e-6, atol: 1e-6, label: `dy ${label}` });
