@@ -4,6 +4,8 @@
  * @module
  */
 
+import { int } from "./rng.ts";
+
 /** Geometry as the conv launchers take it. */
 export interface ConvGeom {
   n: number;
@@ -31,6 +33,39 @@ export function geom(g: Omit<ConvGeom, "outH" | "outW">): ConvGeom {
   const outH = Math.floor((g.h + g.padTop + g.padBottom - g.dilationH * (g.kh - 1) - 1) / g.strideH) + 1;
   const outW = Math.floor((g.w + g.padLeft + g.padRight - g.dilationW * (g.kw - 1) - 1) / g.strideW) + 1;
   return { ...g, outH, outW };
+}
+
+/** Stride 1, dilation 1, one group: the 3x3 kernels' (Winograd, direct) geometry apart from sizes and padding. */
+const UNIT = { kh: 3, kw: 3, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1 };
+
+/** A 3x3 stride-1 "same" convolution of n images [cIn, h, w] into cOut channels. */
+export function same3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
+  return geom({ n, cIn, h, w, cOut, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, ...UNIT });
+}
+
+/**
+ * A random 3x3 stride-1 convolution: 1-3 images, 1-`maxC` channels each way, sizes 1-`maxH` x 1-`maxW`,
+ * asymmetric padding 0-2, a non-empty output (whose width is a multiple of 4 with `outWMultipleOf4`).
+ */
+export function random3x3(
+  r: () => number,
+  o: { maxC: number; maxH: number; maxW?: number; outWMultipleOf4?: boolean },
+): ConvGeom {
+  for (;;) {
+    const g = geom({
+      n: int(r, 1, 3),
+      cIn: int(r, 1, o.maxC),
+      h: int(r, 1, o.maxH),
+      w: int(r, 1, o.maxW ?? o.maxH),
+      cOut: int(r, 1, o.maxC),
+      padTop: int(r, 0, 2),
+      padBottom: int(r, 0, 2),
+      padLeft: int(r, 0, 2),
+      padRight: int(r, 0, 2),
+      ...UNIT,
+    });
+    if (g.outH >= 1 && g.outW >= 1 && (!o.outWMultipleOf4 || g.outW % 4 === 0)) return g;
+  }
 }
 
 function each(g: ConvGeom, f: (yi: number, xi: number, wi: number, co: number) => void): void {

@@ -4,33 +4,12 @@ import assert from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
-import { convBackward, convForward, type ConvGeom, geom } from "../_util/conv_naive.ts";
-import { int, rng, uniform } from "../_util/rng.ts";
+import { convBackward, convForward, type ConvGeom, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 
-/** A random 3x3 stride-1 convolution: odd sizes, asymmetric padding 0-2, 1-3 images, 1-14 channels. */
-function randomGeom(r: () => number, outWMultipleOf4 = false): ConvGeom {
-  for (;;) {
-    const g = geom({
-      n: int(r, 1, 3),
-      cIn: int(r, 1, 14),
-      h: int(r, 1, 13),
-      w: int(r, 1, 19),
-      cOut: int(r, 1, 14),
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padTop: int(r, 0, 2),
-      padBottom: int(r, 0, 2),
-      padLeft: int(r, 0, 2),
-      padRight: int(r, 0, 2),
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-    });
-    if (g.outH >= 1 && g.outW >= 1 && (!outWMultipleOf4 || g.outW % 4 === 0)) return g;
-  }
-}
+/** A random 3x3 stride-1 convolution: odd sizes (13 x 19), asymmetric padding 0-2, 1-3 images, 1-14 channels. */
+const randomGeom = (r: () => number, outWMultipleOf4 = false) =>
+  random3x3(r, { maxC: 14, maxH: 13, maxW: 19, outWMultipleOf4 });
+import { rng, uniform } from "../_util/rng.ts";
 
 /** The padded plane of the launcher: outH + 2 rows, ceil(outW / 8) * 8 + 4 columns. */
 const planeOf = (g: ConvGeom) => ({ hp: g.outH + 2, wp: Math.ceil(g.outW / 8) * 8 + 4 });
@@ -116,24 +95,7 @@ forEachBackend(
       const r = rng(62);
       const cases = [
         ...Array.from({ length: 14 }, (_, i) => randomGeom(r, i % 2 === 0)),
-        geom({
-          n: 3,
-          cIn: 20,
-          h: 9,
-          w: 16,
-          cOut: 13,
-          kh: 3,
-          kw: 3,
-          strideH: 1,
-          strideW: 1,
-          padTop: 1,
-          padBottom: 1,
-          padLeft: 1,
-          padRight: 1,
-          dilationH: 1,
-          dilationW: 1,
-          groups: 1,
-        }),
+        same3x3(3, 20, 9, 16, 13),
       ];
       for (const [i, g] of cases.entries()) {
         assert.ok(K.useDirect(g), "the forced algorithm is used");
@@ -172,24 +134,7 @@ forEachBackend(
 );
 
 Deno.test("the automatic choice uses the direct kernels only for 3x3 stride-1 convolutions of at most 4 input channels", () => {
-  const base = geom({
-    n: 128,
-    cIn: 16,
-    h: 32,
-    w: 32,
-    cOut: 16,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 1,
-    padBottom: 1,
-    padLeft: 1,
-    padRight: 1,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-  });
+  const base = same3x3(128, 16, 32, 32, 16);
   const stem = geom({ ...base, cIn: 3 });
   assert.equal(K.useDirect(stem), true, "3 -> 16");
   assert.equal(K.useDirectWgrad(stem), true, "3 -> 16 weight gradient");

@@ -4,39 +4,11 @@ import assert from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
-import { convBackward, convForward, type ConvGeom, geom } from "../_util/conv_naive.ts";
-import { int, rng, uniform } from "../_util/rng.ts";
-
-/** A 3x3 stride-1 "same" convolution of n images [cIn, h, w] into cOut channels. */
-function same3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
-  const one = { strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1 };
-  return geom({ n, cIn, h, w, cOut, kh: 3, kw: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, ...one });
-}
+import { convBackward, convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 
 /** A random 3x3 stride-1 convolution: odd sizes up to 21 (several 4x4 tiles), asymmetric padding 0-2. */
-function randomGeom(r: () => number): ConvGeom {
-  for (;;) {
-    const g = geom({
-      n: int(r, 1, 3),
-      cIn: int(r, 1, 20),
-      h: int(r, 1, 21),
-      w: int(r, 1, 21),
-      cOut: int(r, 1, 20),
-      kh: 3,
-      kw: 3,
-      strideH: 1,
-      strideW: 1,
-      padTop: int(r, 0, 2),
-      padBottom: int(r, 0, 2),
-      padLeft: int(r, 0, 2),
-      padRight: int(r, 0, 2),
-      dilationH: 1,
-      dilationW: 1,
-      groups: 1,
-    });
-    if (g.outH >= 1 && g.outW >= 1) return g;
-  }
-}
+const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 21 });
+import { int, rng, uniform } from "../_util/rng.ts";
 
 /** The scratch bytes of `winograd43_input` (as the launcher computes them). */
 const inputScratch = (tilesH: number, tilesW: number) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;

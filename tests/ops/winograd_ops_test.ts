@@ -6,6 +6,7 @@ import * as cnn from "../../mod.ts";
 import { kernels as K } from "../../runtime/mod.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { rng, uniform } from "../_util/rng.ts";
+import { same3x3 } from "../_util/conv_naive.ts";
 
 await cnn.init({ threads: 1 });
 const ops = cnn.ops;
@@ -57,26 +58,7 @@ Deno.test("conv2d rejects Winograd weights of the wrong shape, and winogradWeigh
 });
 
 Deno.test("with gradients recorded, conv2d runs as F(2x2, 3x3), not F(4x4, 3x3)", () => {
-  const g = {
-    n: 1,
-    cIn: 32,
-    h: 24,
-    w: 24,
-    cOut: 32,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 1,
-    padBottom: 1,
-    padLeft: 1,
-    padRight: 1,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    outH: 24,
-    outW: 24,
-  };
+  const g = same3x3(1, 32, 24, 24, 32);
   assert.equal(K.winogradVariant(g, false), "f23");
   assert.equal(K.winogradVariant(g, true), "f43");
 });

@@ -6,6 +6,7 @@
  */
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
+import { same3x3 } from "./_conv.ts";
 
 const wgrad = Deno.args.includes("--wgrad");
 const threads = Number(Deno.args.filter((a) => !a.startsWith("--"))[0] ?? 1);
@@ -22,9 +23,7 @@ const shapes = [
 ];
 const algos = ["gemm", "winograd", "direct"] as const;
 for (const [n, cIn, hw, cOut] of shapes) {
-  const one = { strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1, kh: 3, kw: 3 };
-  const pad = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
-  const g: K.Conv2dGeometry = { n, cIn, h: hw, w: hw, cOut, ...one, ...pad, outH: hw, outW: hw };
+  const g = same3x3(n, cIn, hw, cOut);
   const x = rt.heap.alloc(4 * n * cIn * hw * hw), w = rt.heap.alloc(4 * cOut * cIn * 9);
   const y = rt.heap.alloc(4 * n * cOut * hw * hw);
   rt.heap.f32.fill(0.5, x >> 2, (x >> 2) + n * cIn * hw * hw);

@@ -7,31 +7,13 @@
  */
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
+import { same3x3 } from "./_conv.ts";
 
 const rt = await createRuntime({ backend: "wasm", threads: 1 });
 let seed = 1;
 const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 * 2 - 1;
 for (const [cIn, hw, cOut] of [[64, 56, 64], [128, 28, 128], [256, 14, 256], [512, 7, 512], [16, 32, 16]]) {
-  const g: K.Conv2dGeometry = {
-    n: 1,
-    cIn,
-    h: hw,
-    w: hw,
-    cOut,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 1,
-    padBottom: 1,
-    padLeft: 1,
-    padRight: 1,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    outH: hw,
-    outW: hw,
-  };
+  const g = same3x3(1, cIn, hw, cOut);
   const x = Float32Array.from({ length: cIn * hw * hw }, rand);
   const scale = Math.sqrt(6 / (9 * cIn));
   const w = Float32Array.from({ length: cOut * cIn * 9 }, () => rand() * scale);

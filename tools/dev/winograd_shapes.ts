@@ -10,6 +10,7 @@
  */
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
+import { same3x3 } from "./_conv.ts";
 
 const flag = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const wgrad = Deno.args.includes("--wgrad"), raw = Deno.args.includes("--raw");
@@ -40,26 +41,7 @@ const shapes: number[][] = flag("shapes")?.split(",").map((s) => s.split(":").ma
 ];
 const algos = wgrad ? ["gemm", "winograd"] as const : ["gemm", "winograd", "winograd43"] as const;
 for (const [n, cIn, hw, cOut] of shapes) {
-  const g: K.Conv2dGeometry = {
-    n,
-    cIn,
-    h: hw,
-    w: hw,
-    cOut,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 1,
-    padBottom: 1,
-    padLeft: 1,
-    padRight: 1,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    outH: hw,
-    outW: hw,
-  };
+  const g = same3x3(n, cIn, hw, cOut);
   const x = rt.heap.alloc(4 * n * cIn * hw * hw), w = rt.heap.alloc(4 * cOut * cIn * 9);
   const y = rt.heap.alloc(4 * n * cOut * hw * hw);
   const u23 = rt.heap.alloc(4 * 16 * cOut * cIn), u43 = rt.heap.alloc(4 * 36 * cOut * cIn);
