@@ -149,14 +149,17 @@ export function bias_relu(y: usize, bias: usize, channels: i32, inner: i32, relu
 
 // w: [groups * cog, cig, kh, kw] -> wt: [groups * cig, cog, kh, kw], spatially flipped:
 // wt[g * cig + ci, co, kh-1-i, kw-1-j] = w[g * cog + co, ci, i, j]. With it, the input gradient of a
-// stride-1 convolution is a plain convolution of dy. Units: the elements of w.
+// stride-1 convolution is a plain convolution of dy. Units: the kernels o * cig + ci of w (kh * kw
+// elements each; no divisions per element).
 export function flip_weights(w: usize, wt: usize, cog: i32, cig: i32, kh: i32, kw: i32, start: i32, end: i32): void {
   const khw = kh * kw;
   for (let u = start; u < end; u++) {
-    const j = u % kw, i = (u / kw) % kh, ci = (u / khw) % cig, o = u / (khw * cig);
+    const ci = u % cig, o = u / cig;
     const g = o / cog, co = o % cog;
-    const d = (((g * cig + ci) * cog + co) * kh + (kh - 1 - i)) * kw + (kw - 1 - j);
-    store<f32>(wt + (<usize>d << 2), load<f32>(w + (<usize>u << 2)));
+    const src = w + (<usize>(u * khw) << 2);
+    // The last element of the destination kernel; walking the source forward walks it backward.
+    const dst = wt + (<usize>(((g * cig + ci) * cog + co) * khw + khw - 1) << 2);
+    for (let e = 0; e < khw; e++) store<f32>(dst - (<usize>e << 2), load<f32>(src + (<usize>e << 2)));
   }
 }
 

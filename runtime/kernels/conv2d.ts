@@ -208,7 +208,10 @@ export async function conv2dBackwardInput(
   ) {
     const wt = rt.heap.alloc(g.cOut * p.cig * g.kh * g.kw * 4);
     try {
-      await rt.exec("flip_weights", [b.w, wt, p.cog, p.cig, g.kh, g.kw], { units: g.cOut * p.K });
+      await rt.exec("flip_weights", [b.w, wt, p.cog, p.cig, g.kh, g.kw], {
+        units: g.cOut * p.cig,
+        cost: g.cOut * p.K,
+      });
       const t: Conv2dGeometry = {
         ...g,
         cIn: g.cOut,

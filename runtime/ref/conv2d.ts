@@ -265,7 +265,7 @@ export function bias_relu(
   }
 }
 
-/** wt[g*cig + ci, co, kh-1-i, kw-1-j] = w[g*cog + co, ci, i, j] for elements [start, end) of w. */
+/** wt[g*cig + ci, co, kh-1-i, kw-1-j] = w[g*cog + co, ci, i, j] for the kernels u = o * cig + ci in [start, end) of w. */
 export function flip_weights(
   h: Heap,
   w: number,
@@ -279,8 +279,12 @@ export function flip_weights(
 ): void {
   const f = h.f32;
   for (let u = start; u < end; u++) {
-    const j = u % kw, i = Math.floor(u / kw) % kh, ci = Math.floor(u / (kh * kw)) % cig;
-    const o = Math.floor(u / (kh * kw * cig)), g = Math.floor(o / cog), co = o % cog;
-    f[(wt >> 2) + (((g * cig + ci) * cog + co) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)] = f[(w >> 2) + u];
+    const ci = u % cig, o = Math.floor(u / cig), g = Math.floor(o / cog), co = o % cog;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const to = (((g * cig + ci) * cog + co) * kh + (kh - 1 - i)) * kw + (kw - 1 - j);
+        f[(wt >> 2) + to] = f[(w >> 2) + (u * kh + i) * kw + j];
+      }
+    }
   }
 }
