@@ -80,51 +80,8 @@ export function winograd_input(
       const t0 = (img * tilesH + th) * tilesW;
       const row0 = scratch + <usize>(2 * th) * rowBytes;
       for (let tw = 0; tw < tilesW; tw += 4) {
-        // R[r][j], lane l: d[r][j] of tile tw + l = padded[2th + r][2(tw + l) + j], rows transformed by B.
-        const p = row0 + (<usize>(2 * tw) << 2);
-        let a0: v128, a1: v128, a2: v128, a3: v128; // B^T applied down the columns, per j
-        let b0: v128, b1: v128, b2: v128, b3: v128;
-        let e0: v128, e1: v128, e2: v128, e3: v128;
-        let f0: v128, f1: v128, f2: v128, f3: v128;
-        // Row r: d_j, then d B = [d0 - d2, d1 + d2, d2 - d1, d1 - d3].
-        {
-          const w0 = v128.load(p), w1 = v128.load(p, 16), w2 = v128.load(p, 32);
-          const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
-          const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
-          a0 = f32x4.sub(d0, d2); a1 = f32x4.add(d1, d2); a2 = f32x4.sub(d2, d1); a3 = f32x4.sub(d1, d3);
-        }
-        {
-          const q = p + rowBytes;
-          const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
-          const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
-          const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
-          b0 = f32x4.sub(d0, d2); b1 = f32x4.add(d1, d2); b2 = f32x4.sub(d2, d1); b3 = f32x4.sub(d1, d3);
-        }
-        {
-          const q = p + 2 * rowBytes;
-          const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
-          const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
-          const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
-          e0 = f32x4.sub(d0, d2); e1 = f32x4.add(d1, d2); e2 = f32x4.sub(d2, d1); e3 = f32x4.sub(d1, d3);
-        }
-        {
-          const q = p + 3 * rowBytes;
-          const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
-          const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
-          const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
-          f0 = f32x4.sub(d0, d2); f1 = f32x4.add(d1, d2); f2 = f32x4.sub(d2, d1); f3 = f32x4.sub(d1, d3);
-        }
-        // Columns by B^T: rows (a, b, e, f) -> [a - e, b + e, e - b, b - f]; xi = 4 * row + j.
-        const dst = v + (<usize>(ch * ts + t0 + tw) << 2);
         const n = min(4, tilesW - tw);
-        storeTile(dst, xiStride, 0, f32x4.sub(a0, e0), n); storeTile(dst, xiStride, 1, f32x4.sub(a1, e1), n);
-        storeTile(dst, xiStride, 2, f32x4.sub(a2, e2), n); storeTile(dst, xiStride, 3, f32x4.sub(a3, e3), n);
-        storeTile(dst, xiStride, 4, f32x4.add(b0, e0), n); storeTile(dst, xiStride, 5, f32x4.add(b1, e1), n);
-        storeTile(dst, xiStride, 6, f32x4.add(b2, e2), n); storeTile(dst, xiStride, 7, f32x4.add(b3, e3), n);
-        storeTile(dst, xiStride, 8, f32x4.sub(e0, b0), n); storeTile(dst, xiStride, 9, f32x4.sub(e1, b1), n);
-        storeTile(dst, xiStride, 10, f32x4.sub(e2, b2), n); storeTile(dst, xiStride, 11, f32x4.sub(e3, b3), n);
-        storeTile(dst, xiStride, 12, f32x4.sub(b0, f0), n); storeTile(dst, xiStride, 13, f32x4.sub(b1, f1), n);
-        storeTile(dst, xiStride, 14, f32x4.sub(b2, f2), n); storeTile(dst, xiStride, 15, f32x4.sub(b3, f3), n);
+        inputTiles4(row0 + (<usize>(2 * tw) << 2), rowBytes, v + (<usize>(ch * ts + t0 + tw) << 2), xiStride, n);
       }
     }
     // Clear the copied rows for the next plane (the zero border stays).
@@ -132,6 +89,54 @@ export function winograd_input(
       memory.fill(scratch + <usize>(i + pt) * rowBytes + (<usize>pl << 2), 0, <usize>w << 2);
     }
   }
+}
+
+// The 16 transformed values B^T d B of four tiles side by side (lane l: the tile whose 4x4 patch starts at
+// p + 8 l bytes in a padded plane with rows rowBytes apart), stored as xi = 4 * row + j at dst + xi *
+// xiStride (the first n lanes). Shared by winograd_input and winograd_fused.
+@inline export function inputTiles4(p: usize, rowBytes: usize, dst: usize, xiStride: usize, n: i32): void {
+  // R[r][j], lane l: d[r][j] of tile tw + l = padded[2th + r][2(tw + l) + j], rows transformed by B.
+  let a0: v128, a1: v128, a2: v128, a3: v128; // B^T applied down the columns, per j
+  let b0: v128, b1: v128, b2: v128, b3: v128;
+  let e0: v128, e1: v128, e2: v128, e3: v128;
+  let f0: v128, f1: v128, f2: v128, f3: v128;
+  // Row r: d_j, then d B = [d0 - d2, d1 + d2, d2 - d1, d1 - d3].
+  {
+    const w0 = v128.load(p), w1 = v128.load(p, 16), w2 = v128.load(p, 32);
+    const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+    const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
+    a0 = f32x4.sub(d0, d2); a1 = f32x4.add(d1, d2); a2 = f32x4.sub(d2, d1); a3 = f32x4.sub(d1, d3);
+  }
+  {
+    const q = p + rowBytes;
+    const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
+    const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+    const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
+    b0 = f32x4.sub(d0, d2); b1 = f32x4.add(d1, d2); b2 = f32x4.sub(d2, d1); b3 = f32x4.sub(d1, d3);
+  }
+  {
+    const q = p + 2 * rowBytes;
+    const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
+    const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+    const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
+    e0 = f32x4.sub(d0, d2); e1 = f32x4.add(d1, d2); e2 = f32x4.sub(d2, d1); e3 = f32x4.sub(d1, d3);
+  }
+  {
+    const q = p + 3 * rowBytes;
+    const w0 = v128.load(q), w1 = v128.load(q, 16), w2 = v128.load(q, 32);
+    const d0 = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+    const d2 = v128.shuffle<f32>(d0, w2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, w2, 1, 2, 3, 5);
+    f0 = f32x4.sub(d0, d2); f1 = f32x4.add(d1, d2); f2 = f32x4.sub(d2, d1); f3 = f32x4.sub(d1, d3);
+  }
+  // Columns by B^T: rows (a, b, e, f) -> [a - e, b + e, e - b, b - f]; xi = 4 * row + j.
+  storeTile(dst, xiStride, 0, f32x4.sub(a0, e0), n); storeTile(dst, xiStride, 1, f32x4.sub(a1, e1), n);
+  storeTile(dst, xiStride, 2, f32x4.sub(a2, e2), n); storeTile(dst, xiStride, 3, f32x4.sub(a3, e3), n);
+  storeTile(dst, xiStride, 4, f32x4.add(b0, e0), n); storeTile(dst, xiStride, 5, f32x4.add(b1, e1), n);
+  storeTile(dst, xiStride, 6, f32x4.add(b2, e2), n); storeTile(dst, xiStride, 7, f32x4.add(b3, e3), n);
+  storeTile(dst, xiStride, 8, f32x4.sub(e0, b0), n); storeTile(dst, xiStride, 9, f32x4.sub(e1, b1), n);
+  storeTile(dst, xiStride, 10, f32x4.sub(e2, b2), n); storeTile(dst, xiStride, 11, f32x4.sub(e3, b3), n);
+  storeTile(dst, xiStride, 12, f32x4.sub(b0, f0), n); storeTile(dst, xiStride, 13, f32x4.sub(b1, f1), n);
+  storeTile(dst, xiStride, 14, f32x4.sub(b2, f2), n); storeTile(dst, xiStride, 15, f32x4.sub(b3, f3), n);
 }
 
 // Stores the first n lanes (1..4) of val to dst + xi * xiStride.
@@ -163,37 +168,45 @@ export function winograd_output(
       const t0 = (img * tilesH + th) * tilesW;
       const oh = 2 * th;
       for (let tw = 0; tw < tilesW; tw += 4) {
-        const src = m + (<usize>(ko * ts + t0 + tw) << 2);
-        // s0 = M0 + M1 + M2, s1 = M1 - M2 - M3 down the rows of the 4x4 tile (xi = 4 * row + j).
-        const m00 = v128.load(src), m01 = v128.load(src + xiStride), m02 = v128.load(src + 2 * xiStride);
-        const m03 = v128.load(src + 3 * xiStride), m10 = v128.load(src + 4 * xiStride);
-        const m11 = v128.load(src + 5 * xiStride), m12 = v128.load(src + 6 * xiStride);
-        const m13 = v128.load(src + 7 * xiStride), m20 = v128.load(src + 8 * xiStride);
-        const m21 = v128.load(src + 9 * xiStride), m22 = v128.load(src + 10 * xiStride);
-        const m23 = v128.load(src + 11 * xiStride), m30 = v128.load(src + 12 * xiStride);
-        const m31 = v128.load(src + 13 * xiStride), m32 = v128.load(src + 14 * xiStride);
-        const m33 = v128.load(src + 15 * xiStride);
-        const s00 = f32x4.add(f32x4.add(m00, m10), m20), s01 = f32x4.add(f32x4.add(m01, m11), m21);
-        const s02 = f32x4.add(f32x4.add(m02, m12), m22), s03 = f32x4.add(f32x4.add(m03, m13), m23);
-        const s10 = f32x4.sub(f32x4.sub(m10, m20), m30), s11 = f32x4.sub(f32x4.sub(m11, m21), m31);
-        const s12 = f32x4.sub(f32x4.sub(m12, m22), m32), s13 = f32x4.sub(f32x4.sub(m13, m23), m33);
-        let y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), b);
-        let y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), b);
-        let y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), b);
-        let y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), b);
-        if (relu) {
-          y00 = f32x4.max(y00, zero); y01 = f32x4.max(y01, zero);
-          y10 = f32x4.max(y10, zero); y11 = f32x4.max(y11, zero);
-        }
-        // Output row oh: y00, y01 interleaved cover columns 2tw .. 2tw + 7.
         const ow = 2 * tw;
-        const r0 = plane + (<usize>(oh * outW + ow) << 2);
-        storeRow(r0, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5), v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), outW - ow);
-        if (oh + 1 < outH) {
-          storeRow(r0 + (<usize>outW << 2), v128.shuffle<f32>(y10, y11, 0, 4, 1, 5), v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), outW - ow);
-        }
+        outputTiles4(m + (<usize>(ko * ts + t0 + tw) << 2), xiStride, b, relu, plane + (<usize>(oh * outW + ow) << 2), outW, outW - ow, oh + 1 < outH);
       }
     }
+  }
+}
+
+// A^T M A (+ b) (then max(., 0) if relu) for four tiles side by side, M's 16 values of lane l at src + 4 l +
+// xi * xiStride: writes the 2x2 outputs as the first `cols` (<= 8) floats of the output row at r0 and, if
+// `second`, of the next row (outW floats further). Shared by winograd_output and winograd_fused.
+@inline export function outputTiles4(
+  src: usize, xiStride: usize, b: v128, relu: i32, r0: usize, outW: i32, cols: i32, second: bool,
+): void {
+  const zero = f32x4.splat(0);
+  // s0 = M0 + M1 + M2, s1 = M1 - M2 - M3 down the rows of the 4x4 tile (xi = 4 * row + j).
+  const m00 = v128.load(src), m01 = v128.load(src + xiStride), m02 = v128.load(src + 2 * xiStride);
+  const m03 = v128.load(src + 3 * xiStride), m10 = v128.load(src + 4 * xiStride);
+  const m11 = v128.load(src + 5 * xiStride), m12 = v128.load(src + 6 * xiStride);
+  const m13 = v128.load(src + 7 * xiStride), m20 = v128.load(src + 8 * xiStride);
+  const m21 = v128.load(src + 9 * xiStride), m22 = v128.load(src + 10 * xiStride);
+  const m23 = v128.load(src + 11 * xiStride), m30 = v128.load(src + 12 * xiStride);
+  const m31 = v128.load(src + 13 * xiStride), m32 = v128.load(src + 14 * xiStride);
+  const m33 = v128.load(src + 15 * xiStride);
+  const s00 = f32x4.add(f32x4.add(m00, m10), m20), s01 = f32x4.add(f32x4.add(m01, m11), m21);
+  const s02 = f32x4.add(f32x4.add(m02, m12), m22), s03 = f32x4.add(f32x4.add(m03, m13), m23);
+  const s10 = f32x4.sub(f32x4.sub(m10, m20), m30), s11 = f32x4.sub(f32x4.sub(m11, m21), m31);
+  const s12 = f32x4.sub(f32x4.sub(m12, m22), m32), s13 = f32x4.sub(f32x4.sub(m13, m23), m33);
+  let y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), b);
+  let y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), b);
+  let y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), b);
+  let y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), b);
+  if (relu) {
+    y00 = f32x4.max(y00, zero); y01 = f32x4.max(y01, zero);
+    y10 = f32x4.max(y10, zero); y11 = f32x4.max(y11, zero);
+  }
+  // Output row oh: y00, y01 interleaved cover columns 2tw .. 2tw + 7.
+  storeRow(r0, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5), v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), cols);
+  if (second) {
+    storeRow(r0 + (<usize>outW << 2), v128.shuffle<f32>(y10, y11, 0, 4, 1, 5), v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), cols);
   }
 }
 
