@@ -8,6 +8,7 @@ import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
 import { conv2dDirect, conv2dDirectWeightGrad, useDirect, useDirectWgrad } from "./conv_direct.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
+import { conv2dWinogradFused, useWinogradFused } from "./winograd_fused.ts";
 import {
   conv2dWinograd,
   conv2dWinogradWeightGrad,
@@ -144,6 +145,9 @@ export async function conv2dForward(
 ): Promise<void> {
   if (useDirect(g)) return conv2dDirect(rt, g, b);
   const variant = winogradVariant(g, b.inference ?? false, (b.u ?? 0) !== 0);
+  if (variant === "f23" && useWinogradFused(g, rt.threads)) {
+    return conv2dWinogradFused(rt, g, { ...b, u: (b.uVariant ?? "f23") === "f23" ? b.u : 0 });
+  }
   if (variant) return conv2dWinograd(rt, g, b, variant);
   const p = plan(g);
   if (g.n === 1 && isPointwise(g)) {

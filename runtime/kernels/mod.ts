@@ -12,3 +12,4 @@ export * from "./softmax.ts";
 export * from "./norm.ts";
 export * from "./pool.ts";
 export * from "./winograd.ts";
+export * from "./winograd_fused.ts";

@@ -13,3 +13,10 @@ export function sandwich(l: number[][], x: number[][], r: number[][]): number[][
 export function transpose(a: number[][]): number[][] {
   return a[0].map((_, j) => a.map((row) => row[j]));
 }
+
+/** The matrices of Winograd F(2x2, 3x3): B^T (4x4), G (4x3), A^T (2x4). */
+export const F23: { BT: number[][]; G: number[][]; AT: number[][] } = {
+  BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+};

@@ -15,6 +15,7 @@ import * as pool from "./pool.ts";
 import * as probe from "./probe.ts";
 import * as softmax from "./softmax.ts";
 import * as winograd from "./winograd.ts";
+import * as winogradFused from "./winograd_fused.ts";
 import * as winograd43 from "./winograd43.ts";
 
 /** A reference kernel: the heap, then the Wasm kernel's arguments. */
@@ -34,5 +35,6 @@ export const REF_KERNELS: Readonly<Record<string, RefKernel>> = {
   ...probe,
   ...softmax,
   ...winograd,
+  ...winogradFused,
   ...winograd43,
 };

@@ -9,14 +9,14 @@
  * @module
  */
 import type { Heap } from "../heap.ts";
-import { sandwich, transpose } from "./_small_matrix.ts";
+import { F23, sandwich, transpose } from "./_small_matrix.ts";
 
 /** B^T of F(2x2, 3x3). */
-const BT = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]];
+const BT = F23.BT;
 /** G of F(2x2, 3x3). */
-const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+const G = F23.G;
 /** A^T of F(2x2, 3x3). */
-const AT = [[1, 1, 1, 0], [0, 1, -1, -1]];
+const AT = F23.AT;
 
 const A = transpose(AT);
 const GT = transpose(G);

@@ -123,6 +123,7 @@ forEachBackend("sgemm_batched matches its reference", async (rt) => {
 
 forEachBackend("Winograd convolution forward and input gradient match the direct convolution", async (rt) => {
   const old = K.setConvAlgorithm("winograd");
+  const oldFused = K.setWinogradFused("off"); // the unfused path (winograd_fused_test.ts covers the fused one)
   try {
     const r = rng(43);
     const cases = [
@@ -149,6 +150,7 @@ forEachBackend("Winograd convolution forward and input gradient match the direct
       for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
     }
   } finally {
+    K.setWinogradFused(oldFused);
     K.setConvAlgorithm(old);
   }
 });

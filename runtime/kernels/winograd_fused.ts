@@ -1,0 +1,96 @@
+/**
+ * Fused Winograd F(2x2, 3x3) forward launcher (`winograd_fused`): per band of tile rows, the input tiles
+ * are transformed into packed GEMM panels in the thread's scratch, multiplied by the packed transformed
+ * weights (`winograd_pack_u`) and transformed back, so the 4x-expanded tiles never go through memory.
+ * @module
+ */
+import type { Runtime } from "../runtime.ts";
+import type { Conv2dGeometry } from "./conv2d.ts";
+import { winogradWeights } from "./winograd.ts";
+
+/** "auto" picks by shape; "on" fuses every F(2x2, 3x3) forward, "off" none (tests and benchmarks). */
+export type FusedMode = "auto" | "on" | "off";
+let mode: FusedMode = "auto";
+
+/** @internal Sets when the F(2x2, 3x3) forward runs fused; returns the old setting. */
+export function setWinogradFused(m: FusedMode): FusedMode {
+  const old = mode;
+  mode = m;
+  return old;
+}
+
+/**
+ * True if an F(2x2, 3x3) forward of this geometry should run fused on `threads` threads. Measured
+ * 2026-11-29 against the unfused path (tools/dev/fused_shapes.ts, interleaved best-of): on 2 threads
+ * 1.3-1.9x with <= 64 channels (CIFAR shapes at batch 64/128, 64@56 at batch 1 1.15x), slower with more
+ * (ResNet-18/50 layers of 256 and 512 channels); on 1 thread about equal (0.97-1.06x with <= 32 channels,
+ * 0.85x at 64@56), so only <= 16 channels there.
+ */
+export function useWinogradFused(g: Conv2dGeometry, threads: number): boolean {
+  if (mode !== "auto") return mode === "on";
+  const limit = threads > 1 ? 64 : 16;
+  return g.cIn <= limit && g.cOut <= limit;
+}
+
+/** Tile rows per band: enough for 16 tiles (two 8-tile GEMM panels), at most the whole image. */
+function bandRows(tilesH: number, tilesW: number): number {
+  const tw4 = Math.ceil(tilesW / 4) * 4;
+  return Math.min(tilesH, Math.max(1, Math.ceil(16 / tw4)));
+}
+
+/** Scratch bytes per thread of `winograd_fused` (see its layout in assembly/winograd_fused.ts). */
+export function winogradFusedScratchBytes(c: number, k: number, tilesW: number, rows: number): number {
+  const tw4 = Math.ceil(tilesW / 4) * 4, q8 = Math.ceil(rows * tw4 / 8), tb = 8 * q8;
+  const pad = (2 * tw4 + 12) * (2 * rows + 2);
+  return (pad + 16 * q8 * c * 8 + 16 * k * tb + 4 + 4 + 64) * 4;
+}
+
+/**
+ * y = conv(x, w) (+ bias) (ReLU if `relu`) by fused Winograd F(2x2, 3x3); bias may be 0. `u`, when given,
+ * holds the F(2x2, 3x3)-transformed weights [16, cOut, cIn].
+ */
+export async function conv2dWinogradFused(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  b: { x: number; w: number; bias: number; y: number; relu?: boolean; u?: number },
+): Promise<void> {
+  const { cIn: c, cOut: k, outH, outW } = g;
+  const tilesH = Math.ceil(outH / 2), tilesW = Math.ceil(outW / 2);
+  const rows = bandRows(tilesH, tilesW), bands = Math.ceil(tilesH / rows);
+  const panels = Math.ceil(k / 6);
+  const u = b.u ? 0 : rt.heap.alloc(16 * k * c * 4);
+  const up = rt.heap.alloc(16 * panels * c * 6 * 4);
+  try {
+    if (u) await winogradWeights(rt, { w: b.w, u, k, c });
+    await rt.exec("winograd_pack_u", [b.u || u, up, k, c], { units: 16, cost: 16 * panels * 6 * c });
+    await rt.exec(
+      "winograd_fused",
+      [
+        b.x,
+        up,
+        b.bias,
+        b.y,
+        c,
+        k,
+        g.h,
+        g.w,
+        g.padTop,
+        g.padLeft,
+        outH,
+        outW,
+        tilesH,
+        tilesW,
+        rows,
+        b.relu ? 1 : 0,
+      ],
+      {
+        units: g.n * bands,
+        cost: 32 * k * c * g.n * tilesH * tilesW,
+        scratchBytes: winogradFusedScratchBytes(c, k, tilesW, rows),
+      },
+    );
+  } finally {
+    rt.heap.free(up);
+    if (u) rt.heap.free(u);
+  }
+}

@@ -1,0 +1,90 @@
+import * as K from "../../runtime/kernels/mod.ts";
+import { REF_KERNELS } from "../../runtime/mod.ts";
+import assert from "node:assert/strict";
+import { assertClose } from "../_util/assert_close.ts";
+import { closeBackends, forEachBackend } from "../_util/backends.ts";
+import { Buf } from "../_util/buffers.ts";
+import { convBackward, convForward, random3x3, same3x3 } from "../_util/conv_naive.ts";
+import { int, rng, uniform } from "../_util/rng.ts";
+
+forEachBackend("winograd_pack_u and winograd_fused match their references on odd shapes", async (rt) => {
+  const r = rng(81);
+  for (let t = 0; t < 10; t++) {
+    const g = random3x3(r, { maxC: 20, maxH: 15 });
+    const label = JSON.stringify(g);
+    const { cIn: c, cOut: k } = g;
+    const panels = Math.ceil(k / 6);
+    const U = new Buf(rt, uniform(r, 16 * k * c));
+    const UP = new Buf(rt, 16 * panels * c * 6), UPr = new Buf(rt, 16 * panels * c * 6);
+    await rt.run("winograd_pack_u", [U.ptr, UP.ptr, k, c], { units: 16 });
+    REF_KERNELS.winograd_pack_u(rt.heap, U.ptr, UPr.ptr, k, c, 0, 16);
+    assert.deepEqual(UP.read(), UPr.read(), `pack ${label}`);
+    const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
+    const rows = int(r, 1, tilesH); // bands of any height, the last one partial
+    const bands = Math.ceil(tilesH / rows);
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), bias = new Buf(rt, uniform(r, k));
+    const ys = g.n * k * g.outH * g.outW;
+    for (const [b, relu] of [[0, 0], [bias.ptr, 1], [bias.ptr, 0]]) {
+      const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
+      const mid = [c, k, g.h, g.w, g.padTop, g.padLeft, g.outH, g.outW, tilesH, tilesW, rows, relu];
+      await rt.run("winograd_fused", [X.ptr, UP.ptr, b, Y.ptr, ...mid], {
+        units: g.n * bands,
+        cost: 1e9,
+        scratchBytes: K.winogradFusedScratchBytes(c, k, tilesW, rows),
+      });
+      REF_KERNELS.winograd_fused(rt.heap, X.ptr, UP.ptr, b, Yr.ptr, ...mid, 0, g.n * bands);
+      const l = `fused rows=${rows} bias=${b !== 0} relu=${relu} ${label}`;
+      assertClose(Y.read(), Yr.read(), { rtol: 1e-4, atol: 1e-5 * Math.sqrt(9 * c), label: l });
+      Y.free(label);
+      Yr.free(label);
+    }
+    for (const buf of [U, UP, UPr, X, bias]) buf.free(label);
+  }
+});
+
+forEachBackend(
+  "fused Winograd forward (and the input gradient through it) matches the naive convolution",
+  async (rt) => {
+    const oldAlgo = K.setConvAlgorithm("winograd");
+    const oldFused = K.setWinogradFused("on");
+    try {
+      const r = rng(82);
+      const cases = [
+        same3x3(2, 66, 9, 9, 70), // more than 64 channels and an odd tile count
+        same3x3(3, 16, 32, 32, 16),
+        ...Array.from({ length: 12 }, () => random3x3(r, { maxC: 20, maxH: 17 })),
+      ];
+      for (const g of cases) {
+        assert.ok(K.useWinograd(g) && K.useWinogradFused(g, rt.threads), "the forced path is used");
+        const label = JSON.stringify(g);
+        const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
+        const x = uniform(r, xs), w = uniform(r, ws), bias = uniform(r, g.cOut), dy = uniform(r, ys);
+        const X = new Buf(rt, x), W = new Buf(rt, w), B = new Buf(rt, bias), Y = new Buf(rt, ys);
+        const Yr = new Buf(rt, ys), DY = new Buf(rt, dy), DX = new Buf(rt, xs);
+        const relu = int(r, 0, 1) === 1;
+        await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: B.ptr, y: Y.ptr }));
+        await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Yr.ptr, relu }));
+        await rt.enqueue(() => K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr }));
+        const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cIn + 1) };
+        assertClose(Y.read(), convForward(g, x, w, bias), { ...tol, label: `forward ${label}` });
+        const wantRelu = convForward(g, x, w).map((v) => relu ? Math.max(v, 0) : v);
+        assertClose(Yr.read(), wantRelu, { ...tol, label: `forward relu=${relu} ${label}` });
+        const dxTol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cOut + 1) };
+        assertClose(DX.read(), convBackward(g, x, w, dy).dx, { ...dxTol, label: `dx ${label}` });
+        for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
+      }
+    } finally {
+      K.setWinogradFused(oldFused);
+      K.setConvAlgorithm(oldAlgo);
+    }
+  },
+);
+
+Deno.test("the automatic choice fuses F(2x2, 3x3) forwards of <= 64 channels on several threads, <= 16 on one", () => {
+  assert.equal(K.useWinogradFused(same3x3(128, 64, 8, 8, 64), 2), true);
+  assert.equal(K.useWinogradFused(same3x3(1, 128, 28, 28, 128), 2), false);
+  assert.equal(K.useWinogradFused(same3x3(128, 16, 32, 32, 16), 1), true);
+  assert.equal(K.useWinogradFused(same3x3(128, 32, 16, 16, 32), 1), false);
+});
+
+Deno.test("close backends (winograd fused)", closeBackends);
