@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
-import { convBackward, convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
+import { convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 
 /** A random 3x3 stride-1 convolution: odd sizes up to 21 (several 4x4 tiles), asymmetric padding 0-2. */
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 21 });
 import { int, rng, uniform } from "../_util/rng.ts";
+import { checkForwardAndDx } from "../_util/conv_check.ts";
 
 /** The scratch bytes of `winograd43_input` (as the launcher computes them). */
 const inputScratch = (tilesH: number, tilesW: number) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
@@ -125,22 +126,7 @@ forEachBackend("Winograd F(4x4, 3x3) forward and input gradient match the direct
     for (const [i, g] of cases.entries()) {
       assert.equal(K.winogradVariant(g), "f43", "the forced variant is used");
       K.setWinogradChunkBytes(i % 2 ? 1 : 8 << 20); // odd cases: one image per chunk
-      const label = JSON.stringify(g);
-      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
-      const x = uniform(r, xs), w = uniform(r, ws), bias = uniform(r, g.cOut), dy = uniform(r, ys);
-      const X = new Buf(rt, x), W = new Buf(rt, w), B = new Buf(rt, bias), Y = new Buf(rt, ys);
-      const Yr = new Buf(rt, ys), DY = new Buf(rt, dy), DX = new Buf(rt, xs);
-      const relu = int(r, 0, 1) === 1;
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: B.ptr, y: Y.ptr }));
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Yr.ptr, relu }));
-      await rt.enqueue(() => K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr }));
-      const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cIn + 1) };
-      assertClose(Y.read(), convForward(g, x, w, bias), { ...tol, label: `forward ${label}` });
-      const wantRelu = convForward(g, x, w).map((v) => relu ? Math.max(v, 0) : v);
-      assertClose(Yr.read(), wantRelu, { ...tol, label: `forward relu=${relu} ${label}` });
-      const dxTol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cOut + 1) };
-      assertClose(DX.read(), convBackward(g, x, w, dy).dx, { ...dxTol, label: `dx ${label}` });
-      for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
+      await checkForwardAndDx(rt, r, g);
     }
   } finally {
     K.setWinogradChunkBytes(oldChunk);

@@ -4,11 +4,12 @@ import assert from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
-import { convBackward, convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
+import { convBackward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 
 /** A random 3x3 stride-1 convolution: odd sizes up to 13, asymmetric padding 0-2, 1-3 images, 1-20 channels. */
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 13 });
 import { int, rng, uniform } from "../_util/rng.ts";
+import { checkForwardAndDx } from "../_util/conv_check.ts";
 
 forEachBackend("winograd kernels match their references on odd shapes", async (rt) => {
   const r = rng(41);
@@ -132,22 +133,7 @@ forEachBackend("Winograd convolution forward and input gradient match the direct
     ];
     for (const g of cases) {
       assert.ok(K.useWinograd(g), "the forced algorithm is used");
-      const label = JSON.stringify(g);
-      const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
-      const x = uniform(r, xs), w = uniform(r, ws), bias = uniform(r, g.cOut), dy = uniform(r, ys);
-      const X = new Buf(rt, x), W = new Buf(rt, w), B = new Buf(rt, bias), Y = new Buf(rt, ys);
-      const Yr = new Buf(rt, ys), DY = new Buf(rt, dy), DX = new Buf(rt, xs);
-      const relu = int(r, 0, 1) === 1;
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: B.ptr, y: Y.ptr }));
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x: X.ptr, w: W.ptr, bias: 0, y: Yr.ptr, relu }));
-      await rt.enqueue(() => K.conv2dBackwardInput(rt, g, { dy: DY.ptr, w: W.ptr, dx: DX.ptr }));
-      const tol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cIn + 1) };
-      assertClose(Y.read(), convForward(g, x, w, bias), { ...tol, label: `forward ${label}` });
-      const wantRelu = convForward(g, x, w).map((v) => relu ? Math.max(v, 0) : v);
-      assertClose(Yr.read(), wantRelu, { ...tol, label: `forward relu=${relu} ${label}` });
-      const dxTol = { rtol: 1e-4, atol: 3e-5 * Math.sqrt(9 * g.cOut + 1) };
-      assertClose(DX.read(), convBackward(g, x, w, dy).dx, { ...dxTol, label: `dx ${label}` });
-      for (const b of [X, W, B, Y, Yr, DY, DX]) b.free(label);
+      await checkForwardAndDx(rt, r, g);
     }
   } finally {
     K.setWinogradFused(oldFused);
