@@ -61,7 +61,7 @@ export function winograd_weight(w: usize, u: usize, kOut: i32, c: i32, start: i3
 // image, images [c, h, w] imgStride floats apart. Units: img * c + ch (one plane each). The plane is
 // first copied into a zero-padded scratch image of (2 * tilesH + 2) x (2 * tilesW + 10) floats (input
 // at row pt, column pl), so four tiles of a row transform together without bounds checks.
-// scratch: winogradInputScratchBytes (runtime/kernels/winograd.ts).
+// scratch: inputScratchBytes (runtime/kernels/winograd.ts).
 export function winograd_input(
   x: usize, v: usize, c: i32, imgStride: i32, h: i32, w: i32, pt: i32, pl: i32, tilesH: i32, tilesW: i32,
   nimg: i32, ps: i32, ts: i32, start: i32, end: i32, scratch: usize,

@@ -53,8 +53,9 @@ export function winograd_fused(
         }
       }
     }
+    // Every channel writes the same cells of the padded band, so the zeros around them are set once.
+    memory.fill(pad, 0, <usize>(wp * hp) << 2);
     for (let ch = 0; ch < c; ch++) {
-      memory.fill(pad, 0, <usize>(wp * hp) << 2);
       const src = x + (<usize>((img * c + ch) * h * w) << 2);
       // Padded row r holds input row 2 th0 - pt + r at column offset pl.
       for (let r = 0; r < 2 * nr + 2; r++) {

@@ -382,13 +382,15 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
   for (const name of kernelNames(module)) {
     fns[name] = (instance.exports as Record<string, (...a: number[]) => void>)[name];
   }
+  const makePool = () =>
+    WorkerPool.create(
+      { module, memory: heap.memory, threads: wantThreads, spinMicros: options.spinMicros },
+      instance,
+    );
   let pool: WorkerPool | undefined;
   if (shared) {
     try {
-      pool = await WorkerPool.create(
-        { module, memory: heap.memory, threads: wantThreads, spinMicros: options.spinMicros },
-        instance,
-      );
+      pool = await makePool();
     } catch (err) {
       if (backend === "wasm-mt") throw err;
       fallbackReason = `workers failed to start: ${(err as Error).message}`;
@@ -403,12 +405,6 @@ export async function createRuntime(options: InitOptions = {}): Promise<Runtime>
     sharedMemory: shared,
   };
   if (fallbackReason !== undefined) report.fallbackReason = fallbackReason;
-  const rebuild = pool
-    ? () =>
-      WorkerPool.create(
-        { module, memory: heap.memory, threads: wantThreads, spinMicros: options.spinMicros },
-        instance,
-      )
-    : undefined;
+  const rebuild = pool ? makePool : undefined;
   return new Runtime(heap, report, fns, pool, parallelMinCost, rebuild);
 }

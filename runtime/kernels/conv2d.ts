@@ -125,26 +125,38 @@ function convGemm(
 }
 
 /**
- * y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none). `inference`: no gradient will be taken
- * through this call (it may then run as Winograd F(4x4, 3x3)). `u`: weights transformed for the Winograd
- * variant `uVariant` (default "f23"), used if the convolution runs as that variant (see winograd.ts).
+ * Buffers of a forward convolution: y = conv(x, w) (+ bias) (ReLU if `relu`); bias may be 0 (none).
+ * `inference`: no gradient will be taken through this call (it may then run as Winograd F(4x4, 3x3)). `u`:
+ * weights transformed for the Winograd variant `uVariant` (default "f23"), used if the convolution runs as
+ * that variant (see winograd.ts).
  */
-export async function conv2dForward(
-  rt: Runtime,
+export interface ConvForwardBuffers {
+  x: number;
+  w: number;
+  bias: number;
+  y: number;
+  relu?: boolean;
+  u?: number;
+  uVariant?: WinogradVariant;
+  inference?: boolean;
+}
+
+/**
+ * The Winograd variant the forward of `g` runs as, or null (direct kernel or implicit GEMM): the one choice
+ * conv2dForward makes, also asked by ops that precompute transformed weights.
+ */
+export function forwardWinogradVariant(
   g: Conv2dGeometry,
-  b: {
-    x: number;
-    w: number;
-    bias: number;
-    y: number;
-    relu?: boolean;
-    u?: number;
-    uVariant?: WinogradVariant;
-    inference?: boolean;
-  },
-): Promise<void> {
+  inference: boolean,
+  pretransformed: boolean,
+): WinogradVariant | null {
+  return useDirect(g) ? null : winogradVariant(g, inference, pretransformed);
+}
+
+/** y = conv(x, w) (+ bias) (ReLU if `relu`), by the algorithm the geometry calls for. */
+export async function conv2dForward(rt: Runtime, g: Conv2dGeometry, b: ConvForwardBuffers): Promise<void> {
   if (useDirect(g)) return conv2dDirect(rt, g, b);
-  const variant = winogradVariant(g, b.inference ?? false, (b.u ?? 0) !== 0);
+  const variant = forwardWinogradVariant(g, b.inference ?? false, (b.u ?? 0) !== 0);
   if (variant === "f23" && useWinogradFused(g, rt.threads)) {
     return conv2dWinogradFused(rt, g, { ...b, u: (b.uVariant ?? "f23") === "f23" ? b.u : 0 });
   }

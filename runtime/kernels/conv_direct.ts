@@ -9,7 +9,7 @@
  */
 import type { Runtime } from "../runtime.ts";
 import type { Conv2dGeometry } from "./conv2d.ts";
-import { convAlgorithm } from "./winograd.ts";
+import { convAlgorithm, winogradApplies } from "./winograd.ts";
 
 /** Output channels per block of the forward kernel (DR in assembly/conv_direct.ts). */
 const DR = 6;
@@ -23,15 +23,12 @@ export function setDirectChunkBytes(bytes: number): number {
   return old;
 }
 
-/** True if the direct kernels can run the convolution: 3x3, stride 1, dilation 1, one group. */
-export function directApplies(g: Conv2dGeometry): boolean {
-  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 &&
-    g.dilationW === 1 && g.groups === 1;
-}
-
-/** True if the forward should run as the direct kernel (forced by setConvAlgorithm("direct"), or auto). */
+/**
+ * True if the forward should run as the direct kernel (forced by setConvAlgorithm("direct"), or auto). It
+ * takes the convolutions Winograd takes: 3x3, stride 1, dilation 1, one group.
+ */
 export function useDirect(g: Conv2dGeometry): boolean {
-  if (!directApplies(g)) return false;
+  if (!winogradApplies(g)) return false;
   const a = convAlgorithm();
   return a === "direct" || (a === "auto" && g.cIn <= 4);
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Runtime } from "../runtime.ts";
-import type { Conv2dGeometry } from "./conv2d.ts";
+import type { Conv2dGeometry, ConvForwardBuffers } from "./conv2d.ts";
 import { GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 
 /**
@@ -125,15 +125,6 @@ export function useWinograd(g: Conv2dGeometry): boolean {
   return winogradVariant(g) !== null;
 }
 
-/**
- * Floats between the rows [T] of a transform plane: T rounded up to an odd number of cache lines, so the
- * rows a GEMM tile reads or writes together (k = 16 channels of tiles, T a multiple of 256) do not share a
- * cache set (16x4096x16 GEMMs: 1.5x on one thread).
- */
-export function rowStride(T: number): number {
-  return planeStride(T);
-}
-
 /** Scratch bytes per thread of the input transform: one zero-padded input plane (and F(4,3)'s row tiles). */
 function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: number): number {
   if (variant === "f43") return ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
@@ -141,10 +132,12 @@ function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: num
 }
 
 /**
- * Floats between consecutive transform planes holding n floats each: n rounded up to whole 64-byte cache
- * lines, and to an odd number of them, so the 16 (or 36) planes a transform writes (or reads) together fall
- * in different cache sets instead of evicting each other (with n = c T a multiple of 256 they would all map
- * to the same set; F(4,3) forwards measured 1.65-1.7x slower so on the CIFAR shapes at batch 64).
+ * Floats between consecutive transform planes holding n floats each, and between the rows [T] of a plane
+ * (n = T): n rounded up to whole 64-byte cache lines, and to an odd number of them, so the 16 (or 36)
+ * planes a transform writes (or reads) together, and the rows a GEMM tile reads or writes together, fall in
+ * different cache sets instead of evicting each other (with c T or T a multiple of 256 they would all map to
+ * the same set: F(4,3) forwards measured 1.65-1.7x slower so on the CIFAR shapes at batch 64, 16x4096x16
+ * GEMMs 1.5x on one thread).
  */
 export function planeStride(n: number): number {
   const lines = Math.ceil(n / 16);
@@ -178,15 +171,7 @@ export function winogradWeights(
 export async function conv2dWinograd(
   rt: Runtime,
   g: Conv2dGeometry,
-  b: {
-    x: number;
-    w: number;
-    bias: number;
-    y: number;
-    relu?: boolean;
-    u?: number;
-    uVariant?: WinogradVariant;
-  },
+  b: ConvForwardBuffers,
   variant: WinogradVariant = "f23",
 ): Promise<void> {
   const { cIn: c, cOut: k, h, w, outH, outW } = g;
@@ -201,14 +186,14 @@ export async function conv2dWinograd(
   const u = given ? 0 : rt.heap.alloc(P * k * c * 4);
   const f43 = variant === "f43";
   const T0 = chunk * perImage;
-  const v = rt.heap.alloc(P * planeStride(c * rowStride(T0)) * 4);
-  const m = rt.heap.alloc((P * planeStride(k * rowStride(T0)) + 4) * 4); // +4: the output transform reads 4 tiles at once
+  const v = rt.heap.alloc(P * planeStride(c * planeStride(T0)) * 4);
+  const m = rt.heap.alloc((P * planeStride(k * planeStride(T0)) + 4) * 4); // +4: the output transform reads 4 tiles at once
   try {
     if (u) await winogradWeights(rt, { w: b.w, u, k, c, variant });
     const uw = given || u;
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
-      const ts = rowStride(T), sv = planeStride(c * ts), sm = planeStride(k * ts);
+      const ts = planeStride(T), sv = planeStride(c * ts), sm = planeStride(k * ts);
       await rt.exec(
         V.input,
         [
@@ -290,13 +275,13 @@ export async function conv2dWinogradWeightGrad(
   const share = rt.threads > 1 ? budget / 2 : budget / 8;
   const chunk = Math.max(1, Math.min(g.n, Math.floor(share / (16 * (c + k) * perImage * 4))));
   const T0 = chunk * perImage;
-  const v = rt.heap.alloc(16 * planeStride(c * rowStride(T0)) * 4);
-  const e = rt.heap.alloc(16 * planeStride(k * rowStride(T0)) * 4);
+  const v = rt.heap.alloc(16 * planeStride(c * planeStride(T0)) * 4);
+  const e = rt.heap.alloc(16 * planeStride(k * planeStride(T0)) * 4);
   const du = rt.heap.alloc(16 * k * c * 4);
   try {
     for (let i0 = 0; i0 < g.n; i0 += chunk) {
       const nb = Math.min(chunk, g.n - i0), T = nb * perImage;
-      const ts = rowStride(T), sv = planeStride(c * ts), se = planeStride(k * ts);
+      const ts = planeStride(T), sv = planeStride(c * ts), se = planeStride(k * ts);
       await rt.exec(
         "winograd_input",
         [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb, sv, ts],

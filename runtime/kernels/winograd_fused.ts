@@ -21,10 +21,10 @@ export function setWinogradFused(m: FusedMode): FusedMode {
 
 /**
  * True if an F(2x2, 3x3) forward of this geometry should run fused on `threads` threads. Measured
- * 2026-11-29 against the unfused path (tools/dev/fused_shapes.ts, interleaved best-of): on 2 threads
- * 1.3-1.9x with <= 64 channels (CIFAR shapes at batch 64/128, 64@56 at batch 1 1.15x), slower with more
- * (ResNet-18/50 layers of 256 and 512 channels); on 1 thread about equal (0.97-1.06x with <= 32 channels,
- * 0.85x at 64@56), so only <= 16 channels there.
+ * 2026-11-29 against the unfused path (tools/dev/fused_shapes.ts, interleaved best-of; the machine's load
+ * moved the ratios between runs): on 2 threads 1.04-1.5x with <= 64 channels (CIFAR shapes at batch 8-128;
+ * 64@56 1.05-1.08x once bands hold whole 8-tile panels, 0.84-0.87x before), slower with 256 and 512 (ResNet
+ * layers); on 1 thread 0.98-1.06x, so only <= 16 channels there.
  */
 export function useWinogradFused(g: Conv2dGeometry, threads: number): boolean {
   if (mode !== "auto") return mode === "on";
@@ -32,10 +32,15 @@ export function useWinogradFused(g: Conv2dGeometry, threads: number): boolean {
   return g.cIn <= limit && g.cOut <= limit;
 }
 
-/** Tile rows per band: enough for 16 tiles (two 8-tile GEMM panels), at most the whole image. */
+/**
+ * Tile rows per band: enough for 16 tiles (two 8-tile GEMM panels), and a whole number of 8-tile panels
+ * where the image allows (28 tiles a row: 2 rows, not 1 with a half-empty last panel), at most the image.
+ */
 function bandRows(tilesH: number, tilesW: number): number {
   const tw4 = Math.ceil(tilesW / 4) * 4;
-  return Math.min(tilesH, Math.max(1, Math.ceil(16 / tw4)));
+  let rows = Math.max(1, Math.ceil(16 / tw4));
+  if ((rows * tw4) % 8 !== 0 && rows + 1 <= tilesH) rows++;
+  return Math.min(tilesH, rows);
 }
 
 /** Scratch bytes per thread of `winograd_fused` (see its layout in assembly/winograd_fused.ts). */

@@ -219,8 +219,7 @@ export function winogradVariant(
   options: Conv2dOptions = {},
 ): K.WinogradVariant | null {
   if (xShape.length !== 4) return null;
-  const g = geometry(xShape, weight, options, "check conv2d");
-  return K.useDirect(g) ? null : K.winogradVariant(g, true, true);
+  return K.forwardWinogradVariant(geometry(xShape, weight, options, "check conv2d"), true, true);
 }
 
 /**

@@ -53,6 +53,7 @@ forEachBackend(
       const cases = [
         same3x3(2, 66, 9, 9, 70), // more than 64 channels and an odd tile count
         same3x3(3, 16, 32, 32, 16),
+        same3x3(1, 8, 40, 40, 8), // 20 tiles a row: bands of 2 rows (whole 8-tile panels)
         ...Array.from({ length: 12 }, () => random3x3(r, { maxC: 20, maxH: 17 })),
       ];
       for (const g of cases) {

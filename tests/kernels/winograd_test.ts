@@ -27,8 +27,8 @@ forEachBackend("winograd kernels match their references on odd shapes", async (r
     assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
     // Input tiles
     // Plane strides: dense on even cases, padded (as the launcher pads them) on odd ones.
-    // (and row strides likewise: the launcher's rowStride on odd cases)
-    const ts = t % 2 ? K.rowStride(T) : T;
+    // (and row strides likewise, as the launcher pads them with planeStride too)
+    const ts = t % 2 ? K.planeStride(T) : T;
     const sv = t % 2 ? K.planeStride(c * ts) : c * ts, sm = t % 2 ? K.planeStride(k * ts) : k * ts;
     const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * sv);
     const Vr = new Buf(rt, 16 * sv);
@@ -79,7 +79,7 @@ forEachBackend("winograd weight-gradient kernels match their references on odd s
     const { cIn: c, cOut: k } = g;
     const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
     // Output-gradient tiles
-    const ts = t % 2 ? K.rowStride(T) : T;
+    const ts = t % 2 ? K.planeStride(T) : T;
     const se = t % 2 ? K.planeStride(k * ts) : k * ts;
     const DY = new Buf(rt, uniform(r, g.n * k * g.outH * g.outW));
     const E = new Buf(rt, 16 * se), Er = new Buf(rt, 16 * se);

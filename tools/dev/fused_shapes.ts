@@ -8,14 +8,17 @@ import * as K from "../../runtime/kernels/mod.ts";
 import { same3x3 } from "./_conv.ts";
 const threads = Number(Deno.args[0] ?? 2);
 const rt = await createRuntime({ backend: threads > 1 ? "wasm-mt" : "wasm", threads });
-for (
-  const [n, cIn, hw, cOut] of [[128, 16, 32, 16], [128, 32, 16, 32], [128, 64, 8, 64], [1, 64, 56, 64], [
-    1,
-    16,
-    32,
-    16,
-  ], [64, 16, 32, 16]]
-) {
+const shapes: number[][] = [
+  [128, 16, 32, 16],
+  [128, 32, 16, 32],
+  [128, 64, 8, 64],
+  [64, 16, 32, 16],
+  [8, 16, 32, 16],
+  [8, 64, 56, 64],
+  [1, 64, 56, 64],
+  [1, 16, 32, 16],
+];
+for (const [n, cIn, hw, cOut] of shapes) {
   const g = same3x3(n, cIn, hw, cOut);
   const x = rt.heap.alloc(4 * n * cIn * hw * hw),
     w = rt.heap.alloc(4 * cOut * cIn * 9),
