@@ -13,7 +13,7 @@ export {
   softmax_forward,
 } from "./softmax";
 export { sgemm, sgemm_batched } from "./gemm";
-export { winograd_fused, winograd_pack_u } from "./winograd_fused";
+export { winograd_fused, winograd_fused_wgrad, winograd_pack_u } from "./winograd_fused";
 export { winograd_dweight, winograd_dy, winograd_input, winograd_output, winograd_weight } from "./winograd";
 export { winograd43_input, winograd43_output, winograd43_weight } from "./winograd43";
 export { direct3x3_forward, direct3x3_pad, direct3x3_weights, direct3x3_wgrad } from "./conv_direct";

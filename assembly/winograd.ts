@@ -93,7 +93,7 @@ export function winograd_input(
 
 // The 16 transformed values B^T d B of four tiles side by side (lane l: the tile whose 4x4 patch starts at
 // p + 8 l bytes in a padded plane with rows rowBytes apart), stored as xi = 4 * row + j at dst + xi *
-// xiStride (the first n lanes). Shared by winograd_input and winograd_fused.
+// xiStride (the first n lanes). Shared by winograd_input and the fused kernels.
 @inline export function inputTiles4(p: usize, rowBytes: usize, dst: usize, xiStride: usize, n: i32): void {
   // R[r][j], lane l: d[r][j] of tile tw + l = padded[2th + r][2(tw + l) + j], rows transformed by B.
   let a0: v128, a1: v128, a2: v128, a3: v128; // B^T applied down the columns, per j
@@ -259,28 +259,36 @@ export function winograd_dy(
           lo1 = loadRowLo(r0 + (<usize>outW << 2), outW - ow);
           hi1 = loadRowHi(r0 + (<usize>outW << 2), outW - ow);
         }
-        const p0 = v128.shuffle<f32>(lo0, hi0, 0, 2, 4, 6), q0 = v128.shuffle<f32>(lo0, hi0, 1, 3, 5, 7);
-        const p1 = v128.shuffle<f32>(lo1, hi1, 0, 2, 4, 6), q1 = v128.shuffle<f32>(lo1, hi1, 1, 3, 5, 7);
-        // Across the row: [p, p + q, p - q, -q]; then down: rows (a, b) -> [a, a + b, a - b, -b].
-        const a0 = p0, a1 = f32x4.add(p0, q0), a2 = f32x4.sub(p0, q0), a3 = f32x4.neg(q0);
-        const b0 = p1, b1 = f32x4.add(p1, q1), b2 = f32x4.sub(p1, q1), b3 = f32x4.neg(q1);
         const dst = e + (<usize>(ko * ts + t0 + tw) << 2);
-        const n = min(4, tilesW - tw);
-        storeTile(dst, xiStride, 0, a0, n); storeTile(dst, xiStride, 1, a1, n);
-        storeTile(dst, xiStride, 2, a2, n); storeTile(dst, xiStride, 3, a3, n);
-        storeTile(dst, xiStride, 4, f32x4.add(a0, b0), n); storeTile(dst, xiStride, 5, f32x4.add(a1, b1), n);
-        storeTile(dst, xiStride, 6, f32x4.add(a2, b2), n); storeTile(dst, xiStride, 7, f32x4.add(a3, b3), n);
-        storeTile(dst, xiStride, 8, f32x4.sub(a0, b0), n); storeTile(dst, xiStride, 9, f32x4.sub(a1, b1), n);
-        storeTile(dst, xiStride, 10, f32x4.sub(a2, b2), n); storeTile(dst, xiStride, 11, f32x4.sub(a3, b3), n);
-        storeTile(dst, xiStride, 12, f32x4.neg(b0), n); storeTile(dst, xiStride, 13, f32x4.neg(b1), n);
-        storeTile(dst, xiStride, 14, f32x4.neg(b2), n); storeTile(dst, xiStride, 15, f32x4.neg(b3), n);
+        dyTiles4(lo0, hi0, lo1, hi1, dst, xiStride, min(4, tilesW - tw));
       }
     }
   }
 }
 
+// The 16 values A dY A^T of four 2x2 output-gradient tiles side by side, from their two rows (lo: the 4
+// floats at 2 tw, hi: the 4 after), stored as storeTile does (xi = 4 * row + j, the first n lanes). Shared
+// by winograd_dy and the fused weight gradient.
+@inline export function dyTiles4(
+  lo0: v128, hi0: v128, lo1: v128, hi1: v128, dst: usize, xiStride: usize, n: i32,
+): void {
+  const p0 = v128.shuffle<f32>(lo0, hi0, 0, 2, 4, 6), q0 = v128.shuffle<f32>(lo0, hi0, 1, 3, 5, 7);
+  const p1 = v128.shuffle<f32>(lo1, hi1, 0, 2, 4, 6), q1 = v128.shuffle<f32>(lo1, hi1, 1, 3, 5, 7);
+  // Across the row: [p, p + q, p - q, -q]; then down: rows (a, b) -> [a, a + b, a - b, -b].
+  const a0 = p0, a1 = f32x4.add(p0, q0), a2 = f32x4.sub(p0, q0), a3 = f32x4.neg(q0);
+  const b0 = p1, b1 = f32x4.add(p1, q1), b2 = f32x4.sub(p1, q1), b3 = f32x4.neg(q1);
+  storeTile(dst, xiStride, 0, a0, n); storeTile(dst, xiStride, 1, a1, n);
+  storeTile(dst, xiStride, 2, a2, n); storeTile(dst, xiStride, 3, a3, n);
+  storeTile(dst, xiStride, 4, f32x4.add(a0, b0), n); storeTile(dst, xiStride, 5, f32x4.add(a1, b1), n);
+  storeTile(dst, xiStride, 6, f32x4.add(a2, b2), n); storeTile(dst, xiStride, 7, f32x4.add(a3, b3), n);
+  storeTile(dst, xiStride, 8, f32x4.sub(a0, b0), n); storeTile(dst, xiStride, 9, f32x4.sub(a1, b1), n);
+  storeTile(dst, xiStride, 10, f32x4.sub(a2, b2), n); storeTile(dst, xiStride, 11, f32x4.sub(a3, b3), n);
+  storeTile(dst, xiStride, 12, f32x4.neg(b0), n); storeTile(dst, xiStride, 13, f32x4.neg(b1), n);
+  storeTile(dst, xiStride, 14, f32x4.neg(b2), n); storeTile(dst, xiStride, 15, f32x4.neg(b3), n);
+}
+
 // The floats [0, 4) of the row at src whose first n floats are valid (zeros past them).
-@inline function loadRowLo(src: usize, n: i32): v128 {
+@inline export function loadRowLo(src: usize, n: i32): v128 {
   if (n >= 4) return v128.load(src);
   let v = v128.load32_zero(src);
   if (n > 1) v = v128.load32_lane(src, v, 1, 4);
@@ -289,7 +297,7 @@ export function winograd_dy(
 }
 
 // The floats [4, 8) of the row at src whose first n floats are valid (zeros past them).
-@inline function loadRowHi(src: usize, n: i32): v128 {
+@inline export function loadRowHi(src: usize, n: i32): v128 {
   if (n >= 8) return v128.load(src, 16);
   if (n <= 4) return f32x4.splat(0);
   let v = v128.load32_zero(src, 16);

@@ -1,5 +1,6 @@
 import { MR, micro, micro4, packA } from "./gemm";
-import { inputTiles4, outputTiles4 } from "./winograd";
+import { madd } from "./_simd";
+import { dyTiles4, inputTiles4, loadRowHi, loadRowLo, outputTiles4 } from "./winograd";
 // Winograd F(2x2, 3x3) forward with the transforms and the 16 GEMMs fused per band of tile rows: a band's
 // input tiles are transformed straight into packed GEMM panels in the thread's scratch, multiplied by the
 // packed weights with the GEMM micro-kernels, and transformed back into the output, so the transformed
@@ -98,4 +99,195 @@ export function winograd_fused(
       }
     }
   }
+}
+
+// Weight gradient, fused: du [parts, 16, kOut, c], part p (one unit) = sum over its bands of the 16 GEMMs
+// E_xi [kOut, tiles] x V_xi^T [tiles, c] (E = A dY A^T, V = B^T d B, as winograd_dy and winograd_input
+// compute them), for x [nimg, c, h, w] (padding pt, pl; stride 1) and dy [nimg, kOut, outH, outW]. The
+// nimg * ceil(tilesH / rows) bands (img, band of `rows` tile rows; band fastest) are split evenly over the
+// parts, and a part takes them `group` at a time: their tiles are transformed into the thread's scratch
+// (tile-fastest rows, as the unfused transforms write them, but only a few hundred tiles, so they stay in
+// cache), then every 2 x 4 block of dU_xi is summed over those tiles with SIMD lanes along the tiles and
+// added up across lanes at the end. Nothing 4x-expanded goes through memory and nothing is packed. The
+// launcher maps the parts' sums back with winograd_dweight (linear, so part by part, accumulating). Tiles
+// past tilesW (tw4 = tilesW rounded up to 4) get E = 0. Scratch (winogradFusedWgradScratchBytes in
+// runtime/kernels/winograd_fused.ts), in floats: padded band (2 rows + 2) x (2 tw4 + 12), then
+// V [16, c4, T] and E [16, k2, T] (c4, k2: c and kOut rounded up to 4 and 2, the extra rows zero; T =
+// group rows tw4; planes oddLines apart).
+export function winograd_fused_wgrad(
+  x: usize, dy: usize, du: usize, c: i32, kOut: i32, h: i32, w: i32, pt: i32, pl: i32, outH: i32, outW: i32,
+  tilesH: i32, tilesW: i32, rows: i32, group: i32, nimg: i32, parts: i32, start: i32, end: i32, scratch: usize,
+): void {
+  const tw4 = (tilesW + 3) & ~3;
+  const bands = (tilesH + rows - 1) / rows;
+  const total = nimg * bands;
+  const tb = group * rows * tw4; // tiles of a full group: the row length of V and E
+  const c4 = (c + 3) & ~3, k2 = (kOut + 1) & ~1;
+  const wp = 2 * tw4 + 12, hp = 2 * rows + 2;
+  const rowBytes = <usize>wp << 2;
+  const tRow = <usize>tb << 2; // bytes between the rows of a V or E plane
+  const pad = scratch;
+  const v = pad + (<usize>(wp * hp) << 2);
+  // Bytes between the xi planes: an odd number of cache lines (as planeStride in
+  // runtime/kernels/winograd.ts), so the 16 planes a transform writes together use different cache sets.
+  const vXi = <usize>oddLines(c4 * tb) << 2;
+  const e = v + <usize>16 * vXi;
+  const eXi = <usize>oddLines(k2 * tb) << 2;
+  const slotBytes = <usize>(16 * kOut * c) << 2;
+  const zero = f32x4.splat(0);
+  // The padding rows (channels past c and kOut) are read by the sums: zero once.
+  memory.fill(v, 0, <usize>16 * (vXi + eXi));
+  for (let p = start; p < end; p++) {
+    const slot = du + <usize>p * slotBytes;
+    const u0 = <i32>(<i64>p * total / parts), u1 = <i32>(<i64>(p + 1) * total / parts);
+    if (u0 == u1) memory.fill(slot, 0, slotBytes);
+    for (let g0 = u0; g0 < u1; g0 += group) {
+      let t0 = 0; // tiles of this group so far
+      for (let u = g0; u < min(u1, g0 + group); u++) {
+        const band = u % bands, img = u / bands;
+        const th0 = band * rows, nr = min(rows, tilesH - th0);
+        // 1. V: input tiles; tile t0 + r tw4 + tw of channel ch at ch * tb + t0 + r tw4 + tw of each plane.
+        memory.fill(pad, 0, <usize>(wp * hp) << 2);
+        for (let ch = 0; ch < c; ch++) {
+          const src = x + (<usize>((img * c + ch) * h * w) << 2);
+          for (let r = 0; r < 2 * nr + 2; r++) {
+            const iy = 2 * th0 - pt + r;
+            if (iy < 0 || iy >= h) continue;
+            memory.copy(pad + <usize>r * rowBytes + (<usize>pl << 2), src + (<usize>(iy * w) << 2), <usize>w << 2);
+          }
+          for (let r = 0; r < nr; r++) {
+            const dst = v + <usize>ch * tRow + (<usize>(t0 + r * tw4) << 2);
+            const row = pad + <usize>(2 * r) * rowBytes;
+            for (let tw = 0; tw < tw4; tw += 4) {
+              inputTiles4(row + (<usize>(2 * tw) << 2), rowBytes, dst + (<usize>tw << 2), vXi, 4);
+            }
+          }
+        }
+        // 2. E: output-gradient tiles, laid out as V (zeros past the output).
+        for (let ko = 0; ko < kOut; ko++) {
+          const plane = dy + (<usize>((img * kOut + ko) * outH * outW) << 2);
+          for (let r = 0; r < nr; r++) {
+            const oh = 2 * (th0 + r);
+            const second = oh + 1 < outH;
+            const dst = e + <usize>ko * tRow + (<usize>(t0 + r * tw4) << 2);
+            for (let tw = 0; tw < tw4; tw += 4) {
+              const ow = 2 * tw;
+              let lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+              if (ow < outW) {
+                const r0 = plane + (<usize>(oh * outW + ow) << 2);
+                lo0 = loadRowLo(r0, outW - ow);
+                hi0 = loadRowHi(r0, outW - ow);
+                if (second) {
+                  lo1 = loadRowLo(r0 + (<usize>outW << 2), outW - ow);
+                  hi1 = loadRowHi(r0 + (<usize>outW << 2), outW - ow);
+                }
+              }
+              dyTiles4(lo0, hi0, lo1, hi1, dst + (<usize>tw << 2), eXi, 4);
+            }
+          }
+        }
+        t0 += nr * tw4;
+      }
+      // 3. du_xi [kOut, c] (+)= E_xi [kOut, t0] V_xi^T over the group's t0 tiles (the first group of a part
+      // overwrites).
+      const first = g0 == u0;
+      for (let xi = 0; xi < 16; xi++) {
+        const ex = e + <usize>xi * eXi, vx = v + <usize>xi * vXi;
+        const dx = slot + (<usize>(xi * kOut * c) << 2);
+        for (let kb = 0; kb < k2; kb += 2) {
+          for (let cb = 0; cb < c4; cb += 4) {
+            dotBlock(ex + <usize>kb * tRow, vx + <usize>cb * tRow, tRow, t0, dx, kb, cb, kOut, c, first);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Rows kb, kb + 1 (those < kOut) and columns cb .. cb + 3 (those < c) of du [kOut, c] (first ? = : +=) the
+// sums over t in [0, n) (n a multiple of 4) of ep[i][t] vp[j][t]: 2 rows of E at ep, 4 of V at vp, rows
+// rowBytes apart; 8 accumulators with the tiles in their lanes (8 tiles a step, then the last 4 if any),
+// added up across lanes at the end.
+@inline function dotBlock(
+  ep: usize, vp: usize, rowBytes: usize, n: i32, du: usize, kb: i32, cb: i32, kOut: i32, c: i32, first: bool,
+): void {
+  let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+  const e1 = ep + rowBytes, v1 = vp + rowBytes, v2 = vp + 2 * rowBytes, v3 = vp + 3 * rowBytes;
+  const bytes = <usize>n << 2, pairs = bytes & ~31;
+  let o: usize = 0;
+  for (; o < pairs; o += 32) {
+    let x0 = v128.load(ep + o), x1 = v128.load(e1 + o);
+    let y = v128.load(vp + o);
+    a00 = madd(x0, y, a00);
+    a10 = madd(x1, y, a10);
+    y = v128.load(v1 + o);
+    a01 = madd(x0, y, a01);
+    a11 = madd(x1, y, a11);
+    y = v128.load(v2 + o);
+    a02 = madd(x0, y, a02);
+    a12 = madd(x1, y, a12);
+    y = v128.load(v3 + o);
+    a03 = madd(x0, y, a03);
+    a13 = madd(x1, y, a13);
+    x0 = v128.load(ep + o, 16);
+    x1 = v128.load(e1 + o, 16);
+    y = v128.load(vp + o, 16);
+    a00 = madd(x0, y, a00);
+    a10 = madd(x1, y, a10);
+    y = v128.load(v1 + o, 16);
+    a01 = madd(x0, y, a01);
+    a11 = madd(x1, y, a11);
+    y = v128.load(v2 + o, 16);
+    a02 = madd(x0, y, a02);
+    a12 = madd(x1, y, a12);
+    y = v128.load(v3 + o, 16);
+    a03 = madd(x0, y, a03);
+    a13 = madd(x1, y, a13);
+  }
+  if (o < bytes) {
+    const x0 = v128.load(ep + o), x1 = v128.load(e1 + o);
+    let y = v128.load(vp + o);
+    a00 = madd(x0, y, a00);
+    a10 = madd(x1, y, a10);
+    y = v128.load(v1 + o);
+    a01 = madd(x0, y, a01);
+    a11 = madd(x1, y, a11);
+    y = v128.load(v2 + o);
+    a02 = madd(x0, y, a02);
+    a12 = madd(x1, y, a12);
+    y = v128.load(v3 + o);
+    a03 = madd(x0, y, a03);
+    a13 = madd(x1, y, a13);
+  }
+  const cols = min(4, c - cb);
+  const d = du + (<usize>(kb * c + cb) << 2);
+  putRow(d, lanesSum4(a00, a01, a02, a03), cols, first);
+  if (kb + 1 < kOut) putRow(d + (<usize>c << 2), lanesSum4(a10, a11, a12, a13), cols, first);
+}
+
+// [sum of a's lanes, of b's, of c's, of d's].
+@inline function lanesSum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7));
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+// dst[0, n) (first ? = : +=) the first n (1..4) lanes of val.
+@inline function putRow(dst: usize, val: v128, n: i32, first: bool): void {
+  if (n == 4) {
+    v128.store(dst, first ? val : f32x4.add(v128.load(dst), val));
+    return;
+  }
+  for (let j = 0; j < n; j++) {
+    const d = dst + (<usize>j << 2);
+    const s = f32x4.extract_lane(val, 0);
+    store<f32>(d, first ? s : load<f32>(d) + s);
+    val = v128.shuffle<f32>(val, val, 1, 2, 3, 0);
+  }
+}
+
+// n floats rounded up to an odd number of 16-float cache lines.
+@inline function oddLines(n: i32): i32 {
+  const lines = (n + 15) >> 4;
+  return (lines | 1) << 4;
 }

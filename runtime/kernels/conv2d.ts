@@ -8,7 +8,12 @@ import type { Runtime } from "../runtime.ts";
 import { sumToChannels } from "./elementwise.ts";
 import { conv2dDirect, conv2dDirectWeightGrad, useDirect, useDirectWgrad } from "./conv_direct.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
-import { conv2dWinogradFused, useWinogradFused } from "./winograd_fused.ts";
+import {
+  conv2dWinogradFused,
+  conv2dWinogradFusedWeightGrad,
+  useWinogradFused,
+  useWinogradFusedWgrad,
+} from "./winograd_fused.ts";
 import {
   conv2dWinograd,
   conv2dWinogradWeightGrad,
@@ -289,8 +294,10 @@ export async function conv2dBackwardWeight(
 ): Promise<void> {
   const p = plan(g);
   if (useDirectWgrad(g)) await conv2dDirectWeightGrad(rt, g, b);
-  else if (useWinogradWgrad(g)) await conv2dWinogradWeightGrad(rt, g, b);
-  else await wgradGemm(rt, g, p, b);
+  else if (useWinogradWgrad(g)) {
+    if (useWinogradFusedWgrad(g)) await conv2dWinogradFusedWeightGrad(rt, g, b);
+    else await conv2dWinogradWeightGrad(rt, g, b);
+  } else await wgradGemm(rt, g, p, b);
   if (b.dbias) {
     await sumToChannels(rt, {
       x: b.dy,

@@ -43,6 +43,33 @@ forEachBackend("winograd_pack_u and winograd_fused match their references on odd
   }
 });
 
+forEachBackend("winograd_fused_wgrad matches its reference on odd shapes, bands and parts", async (rt) => {
+  const r = rng(83);
+  for (let t = 0; t < 10; t++) {
+    const g = random3x3(r, { maxC: 20, maxH: 15 });
+    const { cIn: c, cOut: k } = g;
+    const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2);
+    // Any band height (the last band partial), 1-5 bands at once, some parts without any band.
+    const rows = int(r, 1, tilesH), group = int(r, 1, 5), parts = int(r, 1, 4);
+    const label = `rows=${rows} group=${group} parts=${parts} ${JSON.stringify(g)}`;
+    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w));
+    const DY = new Buf(rt, uniform(r, g.n * k * g.outH * g.outW));
+    // Stale values in the outputs: every part's sum must be overwritten.
+    const DU = new Buf(rt, uniform(r, parts * 16 * k * c)), DUr = new Buf(rt, parts * 16 * k * c);
+    const args = [X.ptr, DY.ptr, DU.ptr, c, k, g.h, g.w, g.padTop, g.padLeft, g.outH, g.outW, tilesH, tilesW];
+    const tail = [rows, group, g.n, parts];
+    await rt.run("winograd_fused_wgrad", [...args, ...tail], {
+      units: parts,
+      cost: 1e9,
+      scratchBytes: K.winogradFusedWgradScratchBytes(c, k, tilesW, rows, group),
+    });
+    REF_KERNELS.winograd_fused_wgrad(rt.heap, X.ptr, DY.ptr, DUr.ptr, ...args.slice(3), ...tail, 0, parts);
+    const n = g.n * tilesH * tilesW;
+    assertClose(DU.read(), DUr.read(), { rtol: 1e-4, atol: 1e-5 * Math.sqrt(n), label });
+    for (const buf of [X, DY, DU, DUr]) buf.free(label);
+  }
+});
+
 forEachBackend(
   "fused Winograd forward (and the input gradient through it) matches the naive convolution",
   async (rt) => {
@@ -67,11 +94,13 @@ forEachBackend(
   },
 );
 
-Deno.test("the automatic choice fuses F(2x2, 3x3) forwards of <= 64 channels on several threads, <= 16 on one", () => {
+Deno.test("the automatic choice fuses F(2x2, 3x3) forwards of <= 64 channels on several threads, <= 16 on one; weight gradients of <= 64", () => {
   assert.equal(K.useWinogradFused(same3x3(128, 64, 8, 8, 64), 2), true);
   assert.equal(K.useWinogradFused(same3x3(1, 128, 28, 28, 128), 2), false);
   assert.equal(K.useWinogradFused(same3x3(128, 16, 32, 32, 16), 1), true);
   assert.equal(K.useWinogradFused(same3x3(128, 32, 16, 16, 32), 1), false);
+  assert.equal(K.useWinogradFusedWgrad(same3x3(128, 64, 8, 8, 64)), true, "weight gradient");
+  assert.equal(K.useWinogradFusedWgrad(same3x3(8, 128, 28, 28, 128)), false, "weight gradient");
 });
 
 Deno.test("close backends (winograd fused)", closeBackends);

@@ -141,19 +141,25 @@ forEachBackend("Winograd convolution forward and input gradient match the direct
   }
 });
 
-forEachBackend("Winograd weight gradient matches the direct convolution", async (rt) => {
+forEachBackend("Winograd weight gradient (unfused and fused) matches the direct convolution", async (rt) => {
   const old = K.setConvAlgorithm("winograd");
   const oldChunk = K.setWinogradChunkBytes(8 << 20);
+  const oldFused = K.setWinogradFused("off");
+  const oldTiles = K.setWgradBandTiles(0);
   try {
     const r = rng(45);
     const cases = [
       same3x3(3, 24, 15, 10, 40),
+      same3x3(2, 70, 9, 9, 66), // more than 64 channels
       ...Array.from({ length: 16 }, () => randomGeom(r)),
     ];
     for (const [i, g] of cases.entries()) {
       assert.ok(K.useWinogradWgrad(g), "the forced algorithm is used");
       K.setWinogradChunkBytes(i % 2 ? 1 : 8 << 20); // odd cases: one image per chunk (accumulated dU)
-      const label = JSON.stringify(g);
+      // Every third case unfused; the others fused, with bands of 1 to 40 tiles (partial last bands).
+      K.setWinogradFused(i % 3 === 0 ? "off" : "on");
+      K.setWgradBandTiles(int(r, 1, 40));
+      const label = `${i % 3 === 0 ? "unfused" : "fused"} ${JSON.stringify(g)}`;
       const xs = g.n * g.cIn * g.h * g.w, ws = g.cOut * g.cIn * 9, ys = g.n * g.cOut * g.outH * g.outW;
       const x = uniform(r, xs), dy = uniform(r, ys);
       const X = new Buf(rt, x), DY = new Buf(rt, dy), DW = new Buf(rt, ws), DB = new Buf(rt, g.cOut);
@@ -167,6 +173,8 @@ forEachBackend("Winograd weight gradient matches the direct convolution", async 
       for (const b of [X, DY, DW, DB]) b.free(label);
     }
   } finally {
+    K.setWgradBandTiles(oldTiles);
+    K.setWinogradFused(oldFused);
     K.setWinogradChunkBytes(oldChunk);
     K.setConvAlgorithm(old);
   }

@@ -1,12 +1,17 @@
 /**
- * Times the F(2x2, 3x3) forward fused (winograd_fused) and unfused (transforms and batched GEMMs through
- * memory), interleaved, best of 7, and checks they agree. Usage: deno run -A tools/dev/fused_shapes.ts [threads=2]
+ * Times Winograd F(2x2, 3x3) fused (winograd_fused, winograd_fused_wgrad) against unfused (transforms and
+ * batched GEMMs through memory), interleaved, best of 7, and checks they agree. With `wgrad`, the weight
+ * gradient, fused with each band size in tiles given after it (0: automatic).
+ * Usage: deno run -A tools/dev/fused_shapes.ts [threads=2] [forward|wgrad] [tiles...]
  * @module
  */
 import { createRuntime } from "../../runtime/mod.ts";
 import * as K from "../../runtime/kernels/mod.ts";
 import { same3x3 } from "./_conv.ts";
 const threads = Number(Deno.args[0] ?? 2);
+const wgrad = Deno.args[1] === "wgrad";
+const tiles = Deno.args.slice(2).map(Number);
+const variants = wgrad ? ["off", ...(tiles.length ? tiles : [0]).map((t) => `on:${t}`)] : ["off", "on:0"];
 const rt = await createRuntime({ backend: threads > 1 ? "wasm-mt" : "wasm", threads });
 const shapes: number[][] = [
   [128, 16, 32, 16],
@@ -17,39 +22,48 @@ const shapes: number[][] = [
   [8, 64, 56, 64],
   [1, 64, 56, 64],
   [1, 16, 32, 16],
+  [8, 128, 28, 128],
+  [8, 256, 14, 256],
+  [16, 512, 7, 512],
 ];
 for (const [n, cIn, hw, cOut] of shapes) {
   const g = same3x3(n, cIn, hw, cOut);
-  const x = rt.heap.alloc(4 * n * cIn * hw * hw),
-    w = rt.heap.alloc(4 * cOut * cIn * 9),
-    y = rt.heap.alloc(4 * n * cOut * hw * hw),
-    y2 = rt.heap.alloc(4 * n * cOut * hw * hw);
+  const x = rt.heap.alloc(4 * n * cIn * hw * hw), w = rt.heap.alloc(4 * cOut * cIn * 9);
+  const dy = rt.heap.alloc(4 * n * cOut * hw * hw);
+  const outs = variants.map(() => rt.heap.alloc(4 * (wgrad ? cOut * cIn * 9 : n * cOut * hw * hw)));
   {
     const f = rt.heap.f32;
     for (let i = 0; i < n * cIn * hw * hw; i++) f[(x >> 2) + i] = Math.sin(i * 0.37);
     for (let i = 0; i < cOut * cIn * 9; i++) f[(w >> 2) + i] = Math.cos(i * 0.11) * 0.1;
+    for (let i = 0; i < n * cOut * hw * hw; i++) f[(dy >> 2) + i] = Math.cos(i * 0.23);
   }
-  const best: Record<string, number> = { off: 1e9, on: 1e9 };
+  const best = variants.map(() => 1e9);
   for (let r = 0; r < 8; r++) {
-    for (const m of ["off", "on"] as const) {
-      const old = K.setWinogradFused(m);
+    for (const [i, v] of variants.entries()) {
+      const [m, t] = v.split(":");
+      const old = K.setWinogradFused(m as "on" | "off"), oldT = K.setWgradBandTiles(Number(t ?? 0));
       const t0 = performance.now();
-      await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y: m === "on" ? y2 : y }));
-      if (r) best[m] = Math.min(best[m], performance.now() - t0);
+      if (wgrad) {
+        await rt.enqueue(() => K.conv2dBackwardWeight(rt, g, { x, dy, dw: outs[i], dbias: 0 }));
+      } else await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y: outs[i] }));
+      if (r) best[i] = Math.min(best[i], performance.now() - t0);
       K.setWinogradFused(old);
+      K.setWgradBandTiles(oldT);
     }
   }
-  const f = rt.heap.f32;
-  let err = 0, sc = 0;
-  for (let i = 0; i < n * cOut * hw * hw; i++) {
-    err = Math.max(err, Math.abs(f[(y >> 2) + i] - f[(y2 >> 2) + i]));
-    sc = Math.max(sc, Math.abs(f[(y >> 2) + i]));
-  }
-  console.log(
-    `n${n} ${cIn}->${cOut} ${hw}: unfused ${best.off.toFixed(2)} fused ${best.on.toFixed(2)} ms ${
-      (best.off / best.on).toFixed(2)
-    }x relerr ${(err / sc).toExponential(1)}`,
+  const f = rt.heap.f32, len = wgrad ? cOut * cIn * 9 : n * cOut * hw * hw;
+  const errs = outs.slice(1).map((o) => {
+    let err = 0, sc = 0;
+    for (let i = 0; i < len; i++) {
+      err = Math.max(err, Math.abs(f[(outs[0] >> 2) + i] - f[(o >> 2) + i]));
+      sc = Math.max(sc, Math.abs(f[(outs[0] >> 2) + i]));
+    }
+    return (err / sc).toExponential(1);
+  });
+  const cols = variants.slice(1).map((v, i) =>
+    `${v} ${best[i + 1].toFixed(2)} (${(best[0] / best[i + 1]).toFixed(2)}x, err ${errs[i]})`
   );
-  for (const p of [x, w, y, y2]) rt.heap.free(p);
+  console.log(`n${n} ${cIn}->${cOut} ${hw}: unfused ${best[0].toFixed(2)} ms | ${cols.join(" | ")}`);
+  for (const p of [x, w, dy, ...outs]) rt.heap.free(p);
 }
 await rt.close();
