@@ -68,18 +68,23 @@ export function axpy(x: usize, y: usize, alpha: f32, start: i32, end: i32): void
   }
 }
 
-// a: [n], b: [n] -> y: [n];  y = alpha * a + beta * b  (y may equal a or b)
-export function add_scaled(a: usize, b: usize, y: usize, alpha: f32, beta: f32, start: i32, end: i32): void {
+// a: [n], b: [n] -> y: [n];  y = alpha * a + beta * b, then max(y, 0) if relu != 0  (y may equal a or b)
+export function add_scaled(
+  a: usize, b: usize, y: usize, alpha: f32, beta: f32, relu: i32, start: i32, end: i32,
+): void {
   const va = f32x4.splat(alpha);
   const vb = f32x4.splat(beta);
+  const zero = f32x4.splat(0);
   let i = start;
   for (; i + 4 <= end; i += 4) {
     const o = <usize>i << 2;
-    v128.store(y + o, f32x4.add(f32x4.mul(v128.load(a + o), va), f32x4.mul(v128.load(b + o), vb)));
+    const v = f32x4.add(f32x4.mul(v128.load(a + o), va), f32x4.mul(v128.load(b + o), vb));
+    v128.store(y + o, relu != 0 ? v128.and(v, f32x4.gt(v, zero)) : v);
   }
   for (; i < end; i++) {
     const o = <usize>i << 2;
-    store<f32>(y + o, alpha * load<f32>(a + o) + beta * load<f32>(b + o));
+    const v = alpha * load<f32>(a + o) + beta * load<f32>(b + o);
+    store<f32>(y + o, relu != 0 && !(v > 0) ? <f32>0 : v);
   }
 }
 

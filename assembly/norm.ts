@@ -38,15 +38,18 @@
   return s;
 }
 
-// Sum of dy and of dy * (x - m) over a plane; returns the first, stores the second at `out2`.
-@inline function planeDySums(xp: usize, dyp: usize, len: i32, m: f32, out2: usize): f64 {
+// Sum of dy and of dy * (x - m) over a plane; returns the first, stores the second at `out2`. With yp != 0,
+// dy is first masked by yp > 0 (the backward of a ReLU applied to the batch norm's output yp).
+@inline function planeDySums(xp: usize, dyp: usize, yp: usize, len: i32, m: f32, out2: usize): f64 {
   const mv = f32x4.splat(m);
+  const zero = f32x4.splat(0);
   let a = f32x4.splat(0);
   let b = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    const g = v128.load(dyp + o);
+    let g = v128.load(dyp + o);
+    if (yp != 0) g = v128.and(g, f32x4.gt(v128.load(yp + o), zero));
     a = f32x4.add(a, g);
     b = f32x4.add(b, f32x4.mul(g, f32x4.sub(v128.load(xp + o), mv)));
   }
@@ -56,7 +59,7 @@
     <f64>f32x4.extract_lane(b, 2) + <f64>f32x4.extract_lane(b, 3);
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    const g = load<f32>(dyp + o);
+    const g = yp != 0 && !(load<f32>(yp + o) > 0) ? <f32>0 : load<f32>(dyp + o);
     s += <f64>g;
     t += <f64>(g * (load<f32>(xp + o) - m));
   }
@@ -64,26 +67,30 @@
   return s;
 }
 
-// y = x * a + b over a plane.
-@inline function planeAffine(xp: usize, yp: usize, len: i32, a: f32, b: f32): void {
+// y = x * a + b over a plane (then max(y, 0) if relu).
+@inline function planeAffine(xp: usize, yp: usize, len: i32, a: f32, b: f32, relu: bool): void {
   const av = f32x4.splat(a);
   const bv = f32x4.splat(b);
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    v128.store(yp + o, f32x4.add(f32x4.mul(v128.load(xp + o), av), bv));
+    const v = f32x4.add(f32x4.mul(v128.load(xp + o), av), bv);
+    v128.store(yp + o, relu ? v128.and(v, f32x4.gt(v, zero)) : v);
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    store<f32>(yp + o, load<f32>(xp + o) * a + b);
+    const v = load<f32>(xp + o) * a + b;
+    store<f32>(yp + o, relu && !(v > 0) ? <f32>0 : v);
   }
 }
 
-// x: [n, c, hw], gamma, beta (0: 1 and 0): [c] -> y: [n, c, hw], mean, invstd: [c]; runningMean,
-// runningVar (0: none): [c] updated with momentum (unbiased variance). Units: channels.
+// x: [n, c, hw], gamma, beta (0: 1 and 0): [c] -> y: [n, c, hw] (then max(y, 0) if relu != 0), mean,
+// invstd: [c]; runningMean, runningVar (0: none): [c] updated with momentum (unbiased variance).
+// Units: channels.
 export function batchnorm_train_forward(
   x: usize, y: usize, gamma: usize, beta: usize, mean: usize, invstd: usize,
-  runningMean: usize, runningVar: usize, n: i32, c: i32, hw: i32, momentum: f32, eps: f32,
+  runningMean: usize, runningVar: usize, n: i32, c: i32, hw: i32, momentum: f32, eps: f32, relu: i32,
   start: i32, end: i32,
 ): void {
   const cnt = <f64>n * <f64>hw;
@@ -116,7 +123,7 @@ export function batchnorm_train_forward(
     const bb = b - m * a;
     for (let i = 0; i < n; i++) {
       const o = (<usize>(i * c + ch) * <usize>hw) << 2;
-      planeAffine(x + o, y + o, hw, <f32>a, <f32>bb);
+      planeAffine(x + o, y + o, hw, <f32>a, <f32>bb, relu != 0);
     }
   }
 }
@@ -136,34 +143,41 @@ export function batchnorm_eval_forward(
     const a = g * is;
     const bb = b - <f64>load<f32>(runningMean + co) * a;
     const o = (<usize>p * <usize>hw) << 2;
-    planeAffine(x + o, y + o, hw, <f32>a, <f32>bb);
+    planeAffine(x + o, y + o, hw, <f32>a, <f32>bb, false);
   }
 }
 
-// dx = k1 * dy + k2 * (x - m) + k3 over a plane (dx may be 0: skipped by the caller).
+// dx = k1 * dy + k2 * (x - m) + k3 over a plane (dx may be 0: skipped by the caller); dy masked by
+// yp > 0 when yp != 0 (as in planeDySums).
 @inline function planeDx(
-  xp: usize, dyp: usize, dxp: usize, len: i32, m: f32, k1: f32, k2: f32, k3: f32,
+  xp: usize, dyp: usize, yp: usize, dxp: usize, len: i32, m: f32, k1: f32, k2: f32, k3: f32,
 ): void {
   const mv = f32x4.splat(m);
   const v1 = f32x4.splat(k1);
   const v2 = f32x4.splat(k2);
   const v3 = f32x4.splat(k3);
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    const t = f32x4.add(f32x4.mul(v128.load(dyp + o), v1), v3);
+    let g = v128.load(dyp + o);
+    if (yp != 0) g = v128.and(g, f32x4.gt(v128.load(yp + o), zero));
+    const t = f32x4.add(f32x4.mul(g, v1), v3);
     v128.store(dxp + o, f32x4.add(t, f32x4.mul(f32x4.sub(v128.load(xp + o), mv), v2)));
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    store<f32>(dxp + o, load<f32>(dyp + o) * k1 + k3 + (load<f32>(xp + o) - m) * k2);
+    const g = yp != 0 && !(load<f32>(yp + o) > 0) ? <f32>0 : load<f32>(dyp + o);
+    store<f32>(dxp + o, g * k1 + k3 + (load<f32>(xp + o) - m) * k2);
   }
 }
 
 // x, dy: [n, c, hw], gamma (0: 1), mean, invstd: [c] (from the training forward) -> dx: [n, c, hw],
-// dgamma, dbeta: [c] (each may be 0: not computed). Units: channels. `scratch`: 8 bytes per thread.
+// dgamma, dbeta: [c] (each may be 0: not computed). y (0: none): the forward's output when it applied a
+// ReLU, whose backward comes first (dy where y > 0, else 0). Units: channels. `scratch`: 8 bytes per
+// thread.
 export function batchnorm_backward(
-  x: usize, dy: usize, gamma: usize, mean: usize, invstd: usize, dx: usize, dgamma: usize,
+  x: usize, dy: usize, y: usize, gamma: usize, mean: usize, invstd: usize, dx: usize, dgamma: usize,
   dbeta: usize, n: i32, c: i32, hw: i32, start: i32, end: i32, scratch: usize,
 ): void {
   const cnt = <f64>n * <f64>hw;
@@ -174,7 +188,7 @@ export function batchnorm_backward(
     let sdy: f64 = 0, sdyx: f64 = 0;
     for (let i = 0; i < n; i++) {
       const o = (<usize>(i * c + ch) * <usize>hw) << 2;
-      sdy += planeDySums(x + o, dy + o, hw, mf, scratch);
+      sdy += planeDySums(x + o, dy + o, y != 0 ? y + o : 0, hw, mf, scratch);
       sdyx += load<f64>(scratch);
     }
     if (dbeta != 0) store<f32>(dbeta + co, <f32>sdy);
@@ -186,7 +200,7 @@ export function batchnorm_backward(
       const k3 = -k1 * sdy / cnt;
       for (let i = 0; i < n; i++) {
         const o = (<usize>(i * c + ch) * <usize>hw) << 2;
-        planeDx(x + o, dy + o, dx + o, hw, mf, <f32>k1, <f32>k2, <f32>k3);
+        planeDx(x + o, dy + o, y != 0 ? y + o : 0, dx + o, hw, mf, <f32>k1, <f32>k2, <f32>k3);
       }
     }
   }
@@ -207,7 +221,7 @@ export function batchnorm_eval_backward(
       let sdy: f64 = 0, sdyx: f64 = 0;
       for (let i = 0; i < n; i++) {
         const o = (<usize>(i * c + ch) * <usize>hw) << 2;
-        sdy += planeDySums(x + o, dy + o, hw, mf, scratch);
+        sdy += planeDySums(x + o, dy + o, 0, hw, mf, scratch);
         sdyx += load<f64>(scratch);
       }
       if (dbeta != 0) store<f32>(dbeta + co, <f32>sdy);
@@ -217,7 +231,7 @@ export function batchnorm_eval_backward(
       const g: f64 = gamma != 0 ? <f64>load<f32>(gamma + co) : 1;
       for (let i = 0; i < n; i++) {
         const o = (<usize>(i * c + ch) * <usize>hw) << 2;
-        planeDx(x + o, dy + o, dx + o, hw, mf, <f32>(g * is), 0, 0);
+        planeDx(x + o, dy + o, 0, dx + o, hw, mf, <f32>(g * is), 0, 0);
       }
     }
   }

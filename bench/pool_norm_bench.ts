@@ -45,8 +45,8 @@ async function bnRows(rt: Runtime, threads: number, runs: number): Promise<Bench
   await fwd();
   await bwd();
   const ye = h.alloc(4 * len), dxe = h.alloc(4 * len), dge = h.alloc(4 * c), dbe = h.alloc(4 * c);
-  REF_KERNELS.batchnorm_train_forward(h, x, ye, gamma, beta, em, ei, 0, 0, n, c, hw, 0.1, 1e-5, 0, c);
-  REF_KERNELS.batchnorm_backward(h, x, dy, gamma, em, ei, dxe, dge, dbe, n, c, hw, 0, c);
+  REF_KERNELS.batchnorm_train_forward(h, x, ye, gamma, beta, em, ei, 0, 0, n, c, hw, 0.1, 1e-5, 0, 0, c);
+  REF_KERNELS.batchnorm_backward(h, x, dy, 0, gamma, em, ei, dxe, dge, dbe, n, c, hw, 0, c);
   checkClose(read(rt, y, len), read(rt, ye, len), 1e-4, "batchnorm forward");
   checkClose(read(rt, dx, len), read(rt, dxe, len), 1e-3, "batchnorm backward");
   checkClose(read(rt, dg, c), read(rt, dge, c), 1e-3, "batchnorm dgamma");

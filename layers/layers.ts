@@ -138,6 +138,26 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.#run(x, false);
+  }
+
+  /**
+   * relu(forward(x)), the ReLU fused into the batch norm's kernels (forward and backward) in training mode.
+   *
+   * @example
+   * ```ts
+   * import * as cnn from "../mod.ts";
+   * await cnn.init({ threads: 1 });
+   * const bn = new cnn.nn.BatchNorm2d(1);
+   * const y = bn.forwardRelu(cnn.tensor([1, 2, 3, 4], [4, 1]));
+   * console.log(await y.toArray()); // ~[0, 0, 0.45, 1.34]
+   * ```
+   */
+  forwardRelu(x: Tensor): Tensor {
+    return this.#run(x, true);
+  }
+
+  #run(x: Tensor, relu: boolean): Tensor {
     if (this.training) this.num_batches_tracked.storage.host![0] += 1n;
     return ops.batchNorm(x, {
       weight: this.weight,
@@ -147,6 +167,7 @@ export class BatchNorm2d extends Module {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
+      relu,
     });
   }
 }

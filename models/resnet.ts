@@ -179,18 +179,16 @@ function residualForward(b: Residual, x: Tensor): Tensor {
   }
   const gate = b.drop ? b.drop.gate() : 1;
   const skip = b.downsample ? b.downsample.forward(x) : x;
-  let sum: Tensor;
   if (gate === 0) {
     // a dropped block launches no branch kernels at all, forward or backward
-    sum = skip;
-  } else {
-    const f = b.branch(x);
-    sum = ops.add(skip, f, { beta: gate });
-    f.dispose();
+    const y = ops.relu(skip);
     if (skip !== x) skip.dispose();
+    return y;
   }
-  const y = ops.relu(sum);
-  if (sum !== x) sum.dispose();
+  const f = b.branch(x);
+  const y = ops.add(skip, f, { beta: gate, relu: true });
+  f.dispose();
+  if (skip !== x) skip.dispose();
   return y;
 }
 
@@ -232,8 +230,7 @@ export class BasicBlock extends Module {
   branch(x: Tensor): Tensor {
     return chain(x, [
       (t) => this.conv1.forward(t),
-      (t) => this.bn1.forward(t),
-      ops.relu,
+      (t) => this.bn1.forwardRelu(t),
       (t) => this.conv2.forward(t),
       (t) => this.bn2.forward(t),
     ]);
@@ -288,11 +285,9 @@ export class Bottleneck extends Module {
   branch(x: Tensor): Tensor {
     return chain(x, [
       (t) => this.conv1.forward(t),
-      (t) => this.bn1.forward(t),
-      ops.relu,
+      (t) => this.bn1.forwardRelu(t),
       (t) => this.conv2.forward(t),
-      (t) => this.bn2.forward(t),
-      ops.relu,
+      (t) => this.bn2.forwardRelu(t),
       (t) => this.conv3.forward(t),
       (t) => this.bn3.forward(t),
     ]);

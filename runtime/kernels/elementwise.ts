@@ -36,9 +36,12 @@ export function axpy(rt: Runtime, b: { x: number; y: number; len: number; alpha:
 /** y = alpha * a + beta * b over `len` floats. `y` may equal `a` or `b`. */
 export function addScaled(
   rt: Runtime,
-  b: { a: number; b: number; y: number; len: number; alpha: number; beta: number },
+  b: { a: number; b: number; y: number; len: number; alpha: number; beta: number; relu?: boolean },
 ): Promise<void> {
-  return rt.exec("add_scaled", [b.a, b.b, b.y, b.alpha, b.beta], { units: b.len, cost: 3 * b.len });
+  return rt.exec("add_scaled", [b.a, b.b, b.y, b.alpha, b.beta, b.relu ? 1 : 0], {
+    units: b.len,
+    cost: 3 * b.len,
+  });
 }
 
 /** y = a * b elementwise over `len` floats. */

@@ -16,7 +16,8 @@ export interface BatchNormGeometry {
 /**
  * Training forward: per-channel batch mean and biased variance normalize x; `mean` and `invstd`
  * (1/sqrt(var + eps), [c]) are written for the backward; `runningMean/runningVar` (0: none) move by
- * `momentum` towards the mean and the unbiased variance, as torch. gamma/beta 0 mean 1/0.
+ * `momentum` towards the mean and the unbiased variance, as torch. gamma/beta 0 mean 1/0. `relu`: y =
+ * max(y, 0) in the same pass.
  */
 export function batchNormTrainForward(
   rt: Runtime,
@@ -31,7 +32,7 @@ export function batchNormTrainForward(
     runningMean: number;
     runningVar: number;
   },
-  o: { momentum: number; eps: number },
+  o: { momentum: number; eps: number; relu?: boolean },
 ): Promise<void> {
   return rt.exec("batchnorm_train_forward", [
     b.x,
@@ -47,6 +48,7 @@ export function batchNormTrainForward(
     g.hw,
     o.momentum,
     o.eps,
+    o.relu ? 1 : 0,
   ], { units: g.c, cost: 4 * g.n * g.c * g.hw });
 }
 
@@ -80,6 +82,8 @@ export function batchNormBackward(
   b: {
     x: number;
     dy: number;
+    /** The forward's output when it applied a ReLU (its backward then comes first); 0 or absent: none. */
+    y?: number;
     gamma: number;
     mean: number;
     invstd: number;
@@ -91,6 +95,7 @@ export function batchNormBackward(
   return rt.exec("batchnorm_backward", [
     b.x,
     b.dy,
+    b.y ?? 0,
     b.gamma,
     b.mean,
     b.invstd,

@@ -44,7 +44,7 @@ export function axpy(h: Heap, x: number, y: number, alpha: number, start: number
   for (let i = start; i < end; i++) m[(y >> 2) + i] += alpha * m[(x >> 2) + i];
 }
 
-/** y[i] = alpha * a[i] + beta * b[i] for i in [start, end). */
+/** y[i] = alpha * a[i] + beta * b[i] (then max(y[i], 0) if relu != 0) for i in [start, end). */
 export function add_scaled(
   h: Heap,
   a: number,
@@ -52,11 +52,15 @@ export function add_scaled(
   y: number,
   alpha: number,
   beta: number,
+  relu: number,
   start: number,
   end: number,
 ): void {
   const m = h.f32;
-  for (let i = start; i < end; i++) m[(y >> 2) + i] = alpha * m[(a >> 2) + i] + beta * m[(b >> 2) + i];
+  for (let i = start; i < end; i++) {
+    const v = Math.fround(alpha * m[(a >> 2) + i] + beta * m[(b >> 2) + i]);
+    m[(y >> 2) + i] = relu && !(v > 0) ? 0 : v;
+  }
 }
 
 /** y[i] = a[i] * b[i] for i in [start, end). */

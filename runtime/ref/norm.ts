@@ -16,7 +16,7 @@ function forChannel(n: number, c: number, hw: number, ch: number, f: (i: number)
 /**
  * Training forward over channels [start, end): batch mean and biased variance normalize x; mean and
  * 1/sqrt(var + eps) are stored; runningMean/runningVar (0: none) move by `momentum` towards the mean
- * and the unbiased variance. gamma/beta 0 mean 1/0.
+ * and the unbiased variance. gamma/beta 0 mean 1/0. relu != 0: y = max(y, 0).
  */
 export function batchnorm_train_forward(
   hp: Heap,
@@ -33,6 +33,7 @@ export function batchnorm_train_forward(
   hw: number,
   momentum: number,
   eps: number,
+  relu: number,
   start: number,
   end: number,
 ): void {
@@ -54,7 +55,10 @@ export function batchnorm_train_forward(
       m[rv] = (1 - momentum) * m[rv] + momentum * (cnt > 1 ? v * cnt / (cnt - 1) : v);
     }
     const g = gamma ? m[(gamma >> 2) + ch] : 1, b = beta ? m[(beta >> 2) + ch] : 0;
-    forChannel(n, c, hw, ch, (i) => m[Y + i] = (m[X + i] - mu) * is * g + b);
+    forChannel(n, c, hw, ch, (i) => {
+      const v = (m[X + i] - mu) * is * g + b;
+      m[Y + i] = relu && !(v > 0) ? 0 : v;
+    });
   }
 }
 
@@ -85,12 +89,14 @@ export function batchnorm_eval_forward(
 /**
  * Training backward over channels [start, end): with xhat = (x - mean) * invstd and M = n*hw,
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd * (dy - dbeta/M - xhat * dgamma/M).
- * gamma 0 means 1; dx, dgamma, dbeta 0 are not written.
+ * gamma 0 means 1; dx, dgamma, dbeta 0 are not written. y != 0: the forward applied a ReLU with output y,
+ * so dy is first replaced by (y > 0 ? dy : 0).
  */
 export function batchnorm_backward(
   hp: Heap,
   x: number,
   dy: number,
+  y: number,
   gamma: number,
   mean: number,
   invstd: number,
@@ -106,12 +112,14 @@ export function batchnorm_backward(
 ): void {
   const m = hp.f32, X = x >> 2, DY = dy >> 2;
   const cnt = n * hw;
+  // The gradient reaching the batch norm: dy, or with a ReLU after it (y != 0) dy where y > 0, else 0.
+  const G = (i: number) => y && !(m[(y >> 2) + i] > 0) ? 0 : m[DY + i];
   for (let ch = start; ch < end; ch++) {
     const mu = m[(mean >> 2) + ch], is = m[(invstd >> 2) + ch];
     let sdy = 0, sdyx = 0;
     forChannel(n, c, hw, ch, (i) => {
-      sdy += m[DY + i];
-      sdyx += m[DY + i] * (m[X + i] - mu) * is;
+      sdy += G(i);
+      sdyx += G(i) * (m[X + i] - mu) * is;
     });
     if (dbeta) m[(dbeta >> 2) + ch] = sdy;
     if (dgamma) m[(dgamma >> 2) + ch] = sdyx;
@@ -119,7 +127,7 @@ export function batchnorm_backward(
       const g = gamma ? m[(gamma >> 2) + ch] : 1;
       forChannel(n, c, hw, ch, (i) => {
         const xhat = (m[X + i] - mu) * is;
-        m[(dx >> 2) + i] = g * is * (m[DY + i] - sdy / cnt - xhat * sdyx / cnt);
+        m[(dx >> 2) + i] = g * is * (G(i) - sdy / cnt - xhat * sdyx / cnt);
       });
     }
   }

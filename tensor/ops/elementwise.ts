@@ -44,7 +44,9 @@ export function relu(x: Tensor): Tensor {
 }
 
 /**
- * alpha * a + beta * b for tensors of one shape (a residual connection with scaling).
+ * alpha * a + beta * b for tensors of one shape (a residual connection with scaling); with `relu`, then
+ * max(., 0): in one pass (and its backward with the add's) when a gradient is recorded, else as a
+ * separate `relu` (so traces of inference show the two ops). Equal to `relu(add(a, b))` either way.
  *
  * @example
  * ```ts
@@ -54,7 +56,11 @@ export function relu(x: Tensor): Tensor {
  * console.log(await y.toArray()); // Float32Array [2.5, 4]
  * ```
  */
-export function add(a: Tensor, b: Tensor, options: { alpha?: number; beta?: number } = {}): Tensor {
+export function add(
+  a: Tensor,
+  b: Tensor,
+  options: { alpha?: number; beta?: number; relu?: boolean } = {},
+): Tensor {
   checkFloat("add", "a", a);
   checkFloat("add", "b", b);
   const alpha = options.alpha ?? 1, beta = options.beta ?? 1;
@@ -64,21 +70,46 @@ export function add(a: Tensor, b: Tensor, options: { alpha?: number; beta?: numb
   if (!Number.isFinite(alpha) || !Number.isFinite(beta)) {
     throw rangeError("run add", `alpha and beta must be finite, got ${alpha}, ${beta}`);
   }
+  const grad = needsGrad(a, b);
+  if (options.relu && !grad) {
+    const t = add(a, b, { alpha, beta });
+    const y = relu(t);
+    t.dispose();
+    return y;
+  }
   const rt = runtimeOf("add", a, b);
   const y = out(rt, a.shape);
   const len = a.size;
   const [pa, pb, py] = [a.ptr, b.ptr, y.ptr];
-  launch(rt, [a, b], [y], () => K.addScaled(rt, { a: pa, b: pb, y: py, len, alpha, beta }));
-  if (needsGrad(a, b)) {
+  const fused = options.relu === true;
+  launch(rt, [a, b], [y], () => K.addScaled(rt, { a: pa, b: pb, y: py, len, alpha, beta, relu: fused }));
+  if (grad) {
+    // With the ReLU, its output y masks the incoming gradient first (dy where y > 0).
+    const s = fused ? save(y) : null;
     record(
       y,
-      node("add", [a, b], (g) => [
-        a.requiresGrad ? scale(g, alpha) : null,
-        b.requiresGrad ? scale(g, beta) : null,
-      ]),
+      node(fused ? "add+relu" : "add", [a, b], (g) => {
+        let gm = g;
+        if (s) {
+          gm = out(rt, g.shape);
+          const pg = g.ptr, pm = gm.ptr;
+          launch(rt, [g], [gm], () => K.reluBackward(rt, { y: s.ptrs[0], dy: pg, dx: pm, len }));
+        }
+        const res = [
+          a.requiresGrad ? scaledGrad(gm, alpha) : null,
+          b.requiresGrad ? scaledGrad(gm, beta) : null,
+        ];
+        if (gm !== g) gm.dispose();
+        return res;
+      }, s?.release),
     );
   }
   return traced("add", [a, b, options], y);
+}
+
+/** c * g as a gradient for an input: with c = 1 a view sharing g's memory (autograd copies it before accumulating into it, if it is still shared). */
+function scaledGrad(g: Tensor, c: number): Tensor {
+  return c === 1 ? view(g, g.shape) : scale(g, c);
 }
 
 /** alpha * x. */

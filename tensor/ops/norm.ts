@@ -9,6 +9,7 @@ import { needsGrad, record } from "../autograd.ts";
 import { full, type Tensor } from "../tensor.ts";
 import { fmt } from "../shape.ts";
 import { checkFloat, launch, node, out, runtimeOf, save } from "./_util.ts";
+import { relu } from "./elementwise.ts";
 
 /** Options of {@linkcode batchNorm}. */
 export interface BatchNormOptions {
@@ -24,6 +25,11 @@ export interface BatchNormOptions {
   /** Weight of the new batch statistic in the running average (torch: 0.1). */
   momentum?: number;
   eps?: number;
+  /**
+   * Apply a ReLU to the result: in training mode in the same pass (and its backward inside the batch
+   * norm's), else as a separate `relu`; equal to `relu(batchNorm(x))` either way.
+   */
+  relu?: boolean;
 }
 
 /**
@@ -68,6 +74,14 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
       `expected more than 1 value per channel when training, got input ${fmt(x.shape)}`,
     );
   }
+  if (options.relu && !options.training) {
+    // Eval mode composes the two ops (a frozen model folds the batch norm into the convolution and fuses
+    // the ReLU there, and sees them as separate steps).
+    const t = batchNorm(x, { ...options, relu: false });
+    const y = relu(t);
+    t.dispose();
+    return y;
+  }
   const rt = runtimeOf("batchNorm", x, weight, bias, rMean, rVar);
   const gamma = weight ?? full([c], 1, { rt });
   const beta = bias ?? full([c], 0, { rt });
@@ -98,19 +112,21 @@ export function batchNorm(x: Tensor, options: BatchNormOptions): Tensor {
         invstd: pi,
         runningMean: prm,
         runningVar: prv,
-      }, { momentum, eps }));
+      }, { momentum, eps, relu: options.relu }));
     if (grad) {
-      const s = save(x, gamma, mean, invstd);
+      // With the ReLU, its output y masks the incoming gradient (dy where y > 0).
+      const s = options.relu ? save(x, gamma, mean, invstd, y) : save(x, gamma, mean, invstd);
       record(
         y,
-        node("batchNorm", inputs, (gy) => {
+        node(options.relu ? "batchNorm+relu" : "batchNorm", inputs, (gy) => {
           const dx = out(rt, x.shape), dg = out(rt, [c]), db = out(rt, [c]);
           const [pgy, pdx, pdg, pdb] = [gy.ptr, dx.ptr, dg.ptr, db.ptr];
-          const [sx, sg, sm, si] = s.ptrs;
+          const [sx, sg, sm, si, sy = 0] = s.ptrs;
           launch(rt, [gy], [dx, dg, db], () =>
             K.batchNormBackward(rt, g, {
               x: sx,
               dy: pgy,
+              y: sy,
               gamma: sg,
               mean: sm,
               invstd: si,

@@ -76,7 +76,15 @@ forEachBackend("fill/scale/axpy/addScaled/mul match ref on odd sizes", async (rt
       `addScaled n=${n}`,
       [x, y, z],
       ([pa, pb, py]) => K.addScaled(rt, { a: pa, b: pb, y: py, len: n, alpha: 0.5, beta: -2 }),
-      ([pa, pb, py]) => REF_KERNELS.add_scaled(h, pa, pb, py, 0.5, -2, 0, n),
+      ([pa, pb, py]) => REF_KERNELS.add_scaled(h, pa, pb, py, 0.5, -2, 0, 0, n),
+      [2],
+    );
+    await compare(
+      rt,
+      `addScaled with relu n=${n}`,
+      [x, y, z],
+      ([pa, pb, py]) => K.addScaled(rt, { a: pa, b: pb, y: py, len: n, alpha: 0.5, beta: -2, relu: true }),
+      ([pa, pb, py]) => REF_KERNELS.add_scaled(h, pa, pb, py, 0.5, -2, 1, 0, n),
       [2],
     );
     await compare(
@@ -84,7 +92,7 @@ forEachBackend("fill/scale/axpy/addScaled/mul match ref on odd sizes", async (rt
       `addScaled in place n=${n}`,
       [x, y],
       ([pa, pb]) => K.addScaled(rt, { a: pa, b: pb, y: pa, len: n, alpha: 1, beta: 0.25 }),
-      ([pa, pb]) => REF_KERNELS.add_scaled(h, pa, pb, pa, 1, 0.25, 0, n),
+      ([pa, pb]) => REF_KERNELS.add_scaled(h, pa, pb, pa, 1, 0.25, 0, 0, n),
       [0],
     );
     await compare(

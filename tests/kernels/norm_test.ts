@@ -16,8 +16,8 @@ const SHAPES: [number, number, number][] = [[2, 3, 1], [1, 2, 5], [3, 5, 7], [4,
 forEachBackend("batch norm train forward/backward match ref", async (rt) => {
   const r = rng(21);
   for (const [n, c, hw] of SHAPES) {
-    for (const nulls of [false, true]) {
-      const len = n * c * hw, label = `bn [${n},${c},${hw}] nulls=${nulls}`;
+    for (const [nulls, relu] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const len = n * c * hw, label = `bn [${n},${c},${hw}] nulls=${nulls} relu=${relu}`;
       const x = new Buf(rt, uniform(r, len, -3, 5));
       const gamma = new Buf(rt, uniform(r, c)), beta = new Buf(rt, uniform(r, c));
       const rm0 = uniform(r, c), rv0 = uniform(r, c, 0.5, 2);
@@ -29,7 +29,7 @@ forEachBackend("batch norm train forward/backward match ref", async (rt) => {
         rv: new Buf(rt, rv0),
       });
       const a = bufs(), e = bufs();
-      const o = { momentum: 0.1, eps: 1e-5 };
+      const o = { momentum: 0.1, eps: 1e-5, relu };
       const gp = nulls ? 0 : gamma.ptr, bp = nulls ? 0 : beta.ptr;
       await rt.enqueue(() =>
         K.batchNormTrainForward(rt, { n, c, hw }, {
@@ -58,6 +58,7 @@ forEachBackend("batch norm train forward/backward match ref", async (rt) => {
         hw,
         o.momentum,
         o.eps,
+        relu ? 1 : 0,
         0,
         c,
       );
@@ -71,6 +72,7 @@ forEachBackend("batch norm train forward/backward match ref", async (rt) => {
         K.batchNormBackward(rt, { n, c, hw }, {
           x: x.ptr,
           dy: dy.ptr,
+          y: relu ? a.y.ptr : 0, // the ReLU's backward first
           gamma: gp,
           mean: a.mean.ptr,
           invstd: a.invstd.ptr,
@@ -83,6 +85,7 @@ forEachBackend("batch norm train forward/backward match ref", async (rt) => {
         rt.heap,
         x.ptr,
         dy.ptr,
+        relu ? e.y.ptr : 0,
         gp,
         e.mean.ptr,
         e.invstd.ptr,
@@ -199,6 +202,7 @@ forEachBackend("batch norm statistics stay accurate with a large offset", async 
     0.1,
     1e-5,
     0,
+    0,
     c,
   );
   assertClose(inv.read(), ie.read(), { rtol: 1e-4, label: "invstd" });
@@ -252,12 +256,12 @@ Deno.test("norm reference backwards match finite differences", () => {
     const train = (xv: Float32Array, gv: Float32Array, bv: Float32Array) => {
       const x = HEAP.put(xv), y = HEAP.out(len), m = HEAP.out(c), is = HEAP.out(c);
       const g = HEAP.put(gv), b = HEAP.put(bv);
-      REF_KERNELS.batchnorm_train_forward(HEAP.heap, x, y, g, b, m, is, 0, 0, n, c, hw, 0.1, 1e-5, 0, c);
+      REF_KERNELS.batchnorm_train_forward(HEAP.heap, x, y, g, b, m, is, 0, 0, n, c, hw, 0.1, 1e-5, 0, 0, c);
       return { x, g, m, is, y: dot(wv, HEAP.get(y, len)) };
     };
     const f = train(x0, gamma, beta);
     const dy = HEAP.put(wv), dx = HEAP.out(len), dg = HEAP.out(c), db = HEAP.out(c);
-    REF_KERNELS.batchnorm_backward(HEAP.heap, f.x, dy, f.g, f.m, f.is, dx, dg, db, n, c, hw, 0, c);
+    REF_KERNELS.batchnorm_backward(HEAP.heap, f.x, dy, 0, f.g, f.m, f.is, dx, dg, db, n, c, hw, 0, c);
     const [gx, gg, gb] = [HEAP.get(dx, len), HEAP.get(dg, c), HEAP.get(db, c)];
     const label = `bn [${n},${c},${hw}]`;
     gradcheck((xv) => train(xv, gamma, beta).y, x0, gx, { eps: 1e-2, label: `${label} dx` });

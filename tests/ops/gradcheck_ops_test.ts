@@ -66,6 +66,12 @@ const CASES: Case[] = [
     tol: 3e-2,
   },
   {
+    name: "batch norm (training) with a fused ReLU",
+    inputs: [{ shape: [3, 4, 3, 2] }, { shape: [4] }, { shape: [4] }],
+    f: ([x, g, b]) => ops.batchNorm(x, { weight: g, bias: b, training: true, relu: true }),
+    tol: 3e-2,
+  },
+  {
     name: "local response norm (torch convention)",
     inputs: [{ shape: [2, 5, 3, 3] }],
     f: ([x]) => ops.localResponseNorm(x, { size: 3, alpha: 0.3, beta: 0.75, k: 1 }),
@@ -74,6 +80,12 @@ const CASES: Case[] = [
     name: "relu, add with scales, input used twice",
     inputs: [{ shape: [2, 3, 4] }, { shape: [2, 3, 4] }],
     f: ([a, b]) => ops.add(ops.relu(ops.add(a, b, { alpha: 0.5, beta: 2 })), a, { beta: 0.2 }),
+  },
+  {
+    name: "add with a fused relu, input used twice",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2, 3, 4] }],
+    f: ([a, b]) => ops.add(ops.add(a, b, { alpha: 0.5, beta: 2, relu: true }), a, { beta: 0.2, relu: true }),
+    eps: 1e-3, // the two ReLUs: a smaller step keeps the differences off their kinks for this data
   },
   {
     name: "concat along channels, then reshape",
