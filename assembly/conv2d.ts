@@ -65,16 +65,24 @@ export function col2im(
         const r = (ch * kh + ki) * kw + kj;
         let src = col + ((<usize>r * <usize>ldcol + <usize>img * <usize>hw) << 2);
         const offW = kj * dilationW - padLeft;
+        // The columns ow whose iw = ow * strideW + offW falls inside [0, w): [ow0, ow1).
+        const ow0 = offW >= 0 ? 0 : (strideW - 1 - offW) / strideW;
+        const ow1 = min(outW, w - offW <= 0 ? 0 : (w - 1 - offW) / strideW + 1);
+        const step = <usize>strideW << 2;
         for (let oh = 0; oh < outH; oh++) {
           const ih = oh * strideH - padTop + ki * dilationH;
-          if (ih >= 0 && ih < h) {
-            const dstRow = plane + (<usize>(ih * w) << 2);
-            for (let ow = 0; ow < outW; ow++) {
-              const iw = ow * strideW + offW;
-              if (iw >= 0 && iw < w) {
-                const d = dstRow + (<usize>iw << 2);
-                store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>ow << 2)));
+          if (ih >= 0 && ih < h && ow0 < ow1) {
+            let d = plane + (<usize>(ih * w + ow0 * strideW + offW) << 2);
+            let ow = ow0;
+            if (strideW == 1) {
+              for (; ow + 4 <= ow1; ow += 4) {
+                v128.store(d, f32x4.add(v128.load(d), v128.load(src + (<usize>ow << 2))));
+                d += 16;
               }
+            }
+            for (; ow < ow1; ow++) {
+              store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>ow << 2)));
+              d += step;
             }
           }
           src += <usize>outW << 2;

@@ -442,4 +442,21 @@ Deno.test("direct convolution backward matches finite differences", () => {
   }
 });
 
+forEachBackend("col2im matches its reference on odd shapes, strides, dilations and paddings", async (rt) => {
+  const r = rng(57);
+  for (let t = 0; t < 40; t++) {
+    const g = randomGeom(r);
+    const c = g.cIn, hw = g.outH * g.outW, ldcol = g.n * hw + int(r, 0, 3); // a padded leading dimension
+    const label = JSON.stringify(g);
+    const col = new Buf(rt, uniform(r, c * g.kh * g.kw * ldcol));
+    const start = uniform(r, g.n * c * g.h * g.w); // dx accumulates onto what is there
+    const DX = new Buf(rt, start), DXr = new Buf(rt, start);
+    const args = [c, c * g.h * g.w, ldcol, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft];
+    const tail = [g.dilationH, g.dilationW, g.outH, g.outW];
+    await rt.run("col2im", [col.ptr, DX.ptr, ...args, ...tail], { units: g.n * c });
+    REF_KERNELS.col2im(rt.heap, col.ptr, DXr.ptr, ...args, ...tail, 0, g.n * c);
+    assertClose(DX.read(), DXr.read(), { rtol: 1e-6, atol: 1e-6, label });
+    for (const b of [col, DX, DXr]) b.free(label);
+  }
+});
 Deno.test("close backends (conv2d)", closeBackends);
