@@ -348,18 +348,21 @@ export function conv2d_gemm(
 
 // Row jj of a 4-position group for the weight-gradient packing: x at the group's four input offsets
 // plus the tap offset of row jj, masked where the tap reads padding. g: the group's geometry (ih x4,
-// iw x4, input offset x4), kind: 2 = one window, no padding; 1 = one window; 0 = gather. ci: the
-// panel's tap rows (di x8, dj x8, tap offset x8).
+// iw x4, input offset x4), kind: 2 = one window, no padding; 1 = one window; 4 = every other float of
+// one 8-float window (stride 2), no padding; 3 = the same with padding; 0 = gather. ci: the panel's tap
+// rows (di x8, dj x8, tap offset x8).
 @inline function tapRow(x: usize, g: usize, kind: i32, ci: usize, jj: i32, hv: v128, wv: v128, limit: i32): v128 {
   const o = <usize>jj << 2;
   const off = load<i32>(ci + 64 + o);
   const s = load<i32>(g + 32) + off;
   if (kind == 2) return v128.load(x + (<usize>s << 2));
+  if (kind == 4 && s + 8 <= limit) return evenOf8(x + (<usize>s << 2));
   const mask = v128.and(
     i32x4.lt_u(i32x4.add(v128.load(g), v128.load32_splat(ci + o)), hv),
     i32x4.lt_u(i32x4.add(v128.load(g + 16), v128.load32_splat(ci + 32 + o)), wv),
   );
   if (kind == 1 && s >= 0 && s + 4 <= limit) return v128.and(v128.load(x + (<usize>s << 2)), mask);
+  if (kind >= 3 && s >= 0 && s + 8 <= limit) return v128.and(evenOf8(x + (<usize>s << 2)), mask);
   // Gather; lanes outside the image read x[0] and are then cleared.
   const oa = i32x4.shl(v128.and(i32x4.add(v128.load(g + 32), i32x4.splat(off)), mask), 2);
   let v = v128.load32_zero(x + <usize>i32x4.extract_lane(oa, 0));
@@ -367,6 +370,11 @@ export function conv2d_gemm(
   v = v128.load32_lane(x + <usize>i32x4.extract_lane(oa, 2), v, 2);
   v = v128.load32_lane(x + <usize>i32x4.extract_lane(oa, 3), v, 3);
   return v128.and(v, mask);
+}
+
+// Floats 0, 2, 4, 6 of the 8 at p.
+@inline function evenOf8(p: usize): v128 {
+  return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
 }
 
 // Stores the 4x4 transpose of rows r0..r3 to dst, dst + 32, dst + 64, dst + 96 (4 floats each).
@@ -427,7 +435,8 @@ export function conv2d_gemm(
     }
     const b = load<i32>(g + 32);
     const window = load<i32>(g + 36) == b + 1 && load<i32>(g + 40) == b + 2 && load<i32>(g + 44) == b + 3;
-    store<i32>(g + 48, window ? (inside ? 2 : 1) : 0);
+    const window2 = load<i32>(g + 36) == b + 2 && load<i32>(g + 40) == b + 4 && load<i32>(g + 44) == b + 6;
+    store<i32>(g + 48, window ? (inside ? 2 : 1) : window2 ? (inside ? 4 : 3) : 0);
   }
   const panels = (nb + NR - 1) / NR;
   for (let q = 0; q < panels; q++) {
@@ -459,7 +468,7 @@ export function conv2d_gemm(
     for (let gi = 0; gi < groups; gi++) {
       const g = geo + (<usize>gi << 6);
       let kind = load<i32>(g + 48);
-      if (kind == 2 && !full) kind = 1;
+      if ((kind == 2 || kind == 4) && !full) kind--;
       const v0 = tapRow(x, g, kind, ci, 0, hv, wv, limit), v1 = tapRow(x, g, kind, ci, 1, hv, wv, limit);
       const v2 = tapRow(x, g, kind, ci, 2, hv, wv, limit), v3 = tapRow(x, g, kind, ci, 3, hv, wv, limit);
       transpose4(v0, v1, v2, v3, dst);

@@ -18,5 +18,7 @@ for (let i = 0; i <= steps; i++) {
 j.done();
 times.sort((a, b) => a - b);
 const med = times[Math.floor(times.length / 2)];
-console.log(`median ${med.toFixed(1)} ms (${(128000 / med).toFixed(0)} images/s), best ${times[0].toFixed(1)}`);
+console.log(
+  `median ${med.toFixed(1)} ms (${(128000 / med).toFixed(0)} images/s), best ${times[0].toFixed(1)}`,
+);
 await cnn.shutdown();
