@@ -89,15 +89,32 @@ Deno.test({
     assert.ok(eLogits < 1e-4, `train logits rel err ${eLogits}`);
     const wantLoss = fx.get("train.loss")!.data[0];
     assert.ok(Math.abs(await loss.item() - wantLoss) < 1e-4 * Math.max(1, wantLoss), "loss");
+    // One ReLU input of this pass sits at 2.8e-7 of its tensor's RMS, within float32 rounding of zero:
+    // which side it lands on depends on the order of the sums, and the gradients of the convolutions
+    // below it move by ~1e-2 with it (torch's own float32 runs land on either side). So the gradients must
+    // match, all within 1e-3, one of: torch's float32 ones (grad.*), float64 ones (grad64.*) or float64
+    // ones with that ReLU decided the other way (grad64flip.*; tools/fixtures/add_resnet20_f64_grads.py).
     const params = new Map(model.namedParameters());
-    const grads = [...fx.keys()].filter((k) => k.startsWith("grad."));
-    assert.ok(grads.length >= 5);
-    for (const k of grads) {
-      const p = params.get(k.slice(5))!;
+    const keys = [...fx.keys()].filter((k) => k.startsWith("grad.")).map((k) => k.slice(5));
+    assert.ok(keys.length >= 5);
+    const ours = new Map<string, Float32Array>();
+    for (const k of keys) {
+      const p = params.get(k)!;
       assert.ok(p.grad, `${k} has no gradient`);
-      const e = relErr(await p.grad.toArray() as Float32Array, fx.get(k)!.data);
-      assert.ok(e < 1e-3, `${k}: rel err ${e}`);
+      ours.set(k, await p.grad.toArray() as Float32Array);
     }
+    const variants = ["grad.", "grad64.", "grad64flip."].filter((v) => fx.has(v + keys[0]));
+    assert.equal(variants.length, 3, "the fixture has float64 gradients for both decisions");
+    const worst = variants.map((v) => {
+      const errs = keys.map((k) => [k, relErr(ours.get(k)!, fx.get(v + k)!.data)] as const);
+      return errs.reduce((a, b) => (b[1] > a[1] ? b : a));
+    });
+    assert.ok(
+      worst.some(([, e]) => e < 1e-3),
+      `gradients match no reference within 1e-3: ${
+        variants.map((v, i) => `${v}* worst ${worst[i][0]} ${worst[i][1].toExponential(2)}`).join("; ")
+      }`,
+    );
     const state = model.stateDict();
     for (const k of [...fx.keys()].filter((k) => k.startsWith("train.") && k.includes("running_"))) {
       const e = relErr(await state.get(k.slice(6))!.toArray() as Float32Array, fx.get(k)!.data);
