@@ -113,7 +113,7 @@ export function winograd_fused(
 // past tilesW (tw4 = tilesW rounded up to 4) get E = 0. Scratch (winogradFusedWgradScratchBytes in
 // runtime/kernels/winograd_fused.ts), in floats: padded band (2 rows + 2) x (2 tw4 + 12), then
 // V [16, c4, T] and E [16, k2, T] (c4, k2: c and kOut rounded up to 4 and 2, the extra rows zero; T =
-// group rows tw4; planes oddLines apart).
+// group rows tw4 rounded up to 8; planes oddLines apart).
 export function winograd_fused_wgrad(
   x: usize, dy: usize, du: usize, c: i32, kOut: i32, h: i32, w: i32, pt: i32, pl: i32, outH: i32, outW: i32,
   tilesH: i32, tilesW: i32, rows: i32, group: i32, nimg: i32, parts: i32, start: i32, end: i32, scratch: usize,
@@ -121,7 +121,7 @@ export function winograd_fused_wgrad(
   const tw4 = (tilesW + 3) & ~3;
   const bands = (tilesH + rows - 1) / rows;
   const total = nimg * bands;
-  const tb = group * rows * tw4; // tiles of a full group: the row length of V and E
+  const tb = (group * rows * tw4 + 7) & ~7; // the row length of V and E: a full group's tiles, rounded up to 8
   const c4 = (c + 3) & ~3, k2 = (kOut + 1) & ~1;
   const wp = 2 * tw4 + 12, hp = 2 * rows + 2;
   const rowBytes = <usize>wp << 2;
@@ -188,6 +188,15 @@ export function winograd_fused_wgrad(
         }
         t0 += nr * tw4;
       }
+      // The sums take 8 tiles a step: zero the 4 after an odd number of 4-tile groups.
+      if ((t0 & 7) != 0) {
+        const zero4 = f32x4.splat(0), at = <usize>t0 << 2;
+        for (let xi = 0; xi < 16; xi++) {
+          for (let ch = 0; ch < c; ch++) v128.store(v + <usize>xi * vXi + <usize>ch * tRow + at, zero4);
+          for (let ko = 0; ko < kOut; ko++) v128.store(e + <usize>xi * eXi + <usize>ko * tRow + at, zero4);
+        }
+        t0 += 4;
+      }
       // 3. du_xi [kOut, c] (+)= E_xi [kOut, t0] V_xi^T over the group's t0 tiles (the first group of a part
       // overwrites).
       const first = g0 == u0;
@@ -205,17 +214,15 @@ export function winograd_fused_wgrad(
 }
 
 // Rows kb, kb + 1 (those < kOut) and columns cb .. cb + 3 (those < c) of du [kOut, c] (first ? = : +=) the
-// sums over t in [0, n) (n a multiple of 4) of ep[i][t] vp[j][t]: 2 rows of E at ep, 4 of V at vp, rows
-// rowBytes apart; 8 accumulators with the tiles in their lanes (8 tiles a step, then the last 4 if any),
-// added up across lanes at the end.
+// sums over t in [0, n) (n a multiple of 8) of ep[i][t] vp[j][t]: 2 rows of E at ep, 4 of V at vp, rows
+// rowBytes apart; 8 accumulators with the tiles in their lanes (8 tiles a step), added up across lanes at
+// the end.
 @inline function dotBlock(
   ep: usize, vp: usize, rowBytes: usize, n: i32, du: usize, kb: i32, cb: i32, kOut: i32, c: i32, first: bool,
 ): void {
   let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
   const e1 = ep + rowBytes, v1 = vp + rowBytes, v2 = vp + 2 * rowBytes, v3 = vp + 3 * rowBytes;
-  const bytes = <usize>n << 2, pairs = bytes & ~31;
-  let o: usize = 0;
-  for (; o < pairs; o += 32) {
+  for (let o: usize = 0; o < (<usize>n << 2); o += 32) {
     let x0 = v128.load(ep + o), x1 = v128.load(e1 + o);
     let y = v128.load(vp + o);
     a00 = madd(x0, y, a00);
@@ -241,21 +248,6 @@ export function winograd_fused_wgrad(
     a02 = madd(x0, y, a02);
     a12 = madd(x1, y, a12);
     y = v128.load(v3 + o, 16);
-    a03 = madd(x0, y, a03);
-    a13 = madd(x1, y, a13);
-  }
-  if (o < bytes) {
-    const x0 = v128.load(ep + o), x1 = v128.load(e1 + o);
-    let y = v128.load(vp + o);
-    a00 = madd(x0, y, a00);
-    a10 = madd(x1, y, a10);
-    y = v128.load(v1 + o);
-    a01 = madd(x0, y, a01);
-    a11 = madd(x1, y, a11);
-    y = v128.load(v2 + o);
-    a02 = madd(x0, y, a02);
-    a12 = madd(x1, y, a12);
-    y = v128.load(v3 + o);
     a03 = madd(x0, y, a03);
     a13 = madd(x1, y, a13);
   }

@@ -143,7 +143,7 @@ export function winogradFusedWgradScratchBytes(
   rows: number,
   group: number,
 ): number {
-  const tw4 = Math.ceil(tilesW / 4) * 4, tb = group * rows * tw4;
+  const tw4 = Math.ceil(tilesW / 4) * 4, tb = Math.ceil(group * rows * tw4 / 8) * 8;
   const pad = (2 * tw4 + 12) * (2 * rows + 2);
   const c4 = Math.ceil(c / 4) * 4, k2 = Math.ceil(k / 2) * 2;
   return (pad + 16 * planeStride(c4 * tb) + 16 * planeStride(k2 * tb)) * 4;
