@@ -485,30 +485,43 @@ export function conv2d_gemm(
 // transposed im2col matrix of x (row p = (img, oh, ow), column j = (ci, ki, kj)) packed directly from
 // the images. a: the group's output gradient rows [m = cog, k] (lda = k, the CNHW layout to_cnhw
 // writes); x: as in conv2d_gemm; c: the group's weight gradient [m, n] (ldc = n). flags: 1 = accumulate.
-// Same tiling as sgemm: units are ceil(m / 96) * ceil(n / nt) tiles of c, row tile fastest; nt: a
-// multiple of 8 in [8, 256]. scratch: GEMM_SCRATCH_BYTES + 4096 (sgemm's layout, then the position
-// groups of one k block).
+// Same tiling as sgemm: ceil(m / 96) * ceil(n / nt) tiles of c, row tile fastest; nt: a multiple of 8 in
+// [8, 256]. Split k: the positions are cut into kparts equal ranges and the units are kparts * tiles,
+// the part slowest; part 0 sums into c (as flags say), part q > 0 overwrites its own [m, n] partial sums
+// at cp + (q - 1) m n floats (the launcher adds them to c), so few tiles still keep every thread busy.
+// scratch: GEMM_SCRATCH_BYTES + 4096 (sgemm's layout, then the position groups of one k block).
 export function conv2d_gemm_wgrad(
   a: usize, x: usize, c: usize, m: i32, cig: i32, imgStride: i32, nimg: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, flags: i32, nt: i32, start: i32,
-  end: i32, scratch: usize,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, flags: i32, nt: i32, kparts: i32,
+  cp: usize, start: i32, end: i32, scratch: usize,
 ): void {
   const k = nimg * outH * outW, n = cig * kh * kw, acc = (flags & 1) != 0;
   const tilesM = (m + MT - 1) / MT;
+  const tiles = tilesM * ((n + nt - 1) / nt);
   const pa = scratch;
   const pb = scratch + (<usize>(MT * KC) << 2);
   const tmp = pb + (<usize>(NT * KC) << 2);
   const geo = tmp + (<usize>(MR * NR) << 2);
   let u = start;
   while (u < end) {
-    const tj = u / tilesM;
-    const uEnd = min(end, (tj + 1) * tilesM);
+    const part = u / tiles, base = part * tiles;
+    const tj = (u - base) / tilesM;
+    const uEnd = min(end, base + (tj + 1) * tilesM);
     const j0 = tj * nt, nb = min(nt, n - j0);
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kb = min(KC, k - p0);
+    const k0 = <i32>(<i64>part * k / kparts), k1 = <i32>(<i64>(part + 1) * k / kparts);
+    const dst = part == 0 ? c : cp + (<usize>((part - 1) * m * n) << 2);
+    if (k0 == k1 && (part > 0 || !acc)) {
+      // No positions: the sums are zero.
+      for (let v = u; v < uEnd; v++) {
+        const i0 = ((v - base) % tilesM) * MT, mb = min(MT, m - i0);
+        for (let i = 0; i < mb; i++) memory.fill(dst + (<usize>((i0 + i) * n + j0) << 2), 0, <usize>nb << 2);
+      }
+    }
+    for (let p0 = k0; p0 < k1; p0 += KC) {
+      const kb = min(KC, k1 - p0);
       packConvBT(x, imgStride, nimg, cig, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, j0, nb, p0, kb, pb, tmp, geo);
-      const first = p0 == 0 && !acc;
-      blockUnits(a, k, false, m, u, uEnd, tilesM, p0, kb, pa, pb, c, n, j0, nb, first, tmp);
+      const first = p0 == k0 && (part > 0 || !acc);
+      blockUnits(a, k, false, m, u - base, uEnd - base, tilesM, p0, kb, pa, pb, dst, n, j0, nb, first, tmp);
     }
     u = uEnd;
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Runtime } from "../runtime.ts";
-import { sumToChannels } from "./elementwise.ts";
+import { axpy, sumToChannels } from "./elementwise.ts";
 import { conv2dDirect, conv2dDirectWeightGrad, useDirect, useDirectWgrad } from "./conv_direct.ts";
 import { gemm, GEMM_SCRATCH_BYTES, gemmTiling } from "./gemm.ts";
 import {
@@ -330,22 +330,36 @@ async function wgradGemm(
         // dW_g [cog, K] (+)= dY_g [cog, nb * HW] x im2col(x)_g^T [nb * HW, K]
         const src = b.x + ((i0 * g.cIn + gr * p.cig) * p.inHW) * 4;
         const { nt, units } = gemmTiling(p.cog, p.K, rt.threads);
-        await rt.exec(
-          "conv2d_gemm_wgrad",
-          [
-            t + gr * p.cog * cols * 4,
-            src,
-            b.dw + gr * p.cog * p.K * 4,
-            p.cog,
-            p.cig,
-            g.cIn * p.inHW,
-            nb,
-            ...geoArgs(g),
-            i0 > 0 ? 1 : 0,
-            nt,
-          ],
-          { units, cost: 2 * p.cog * p.K * cols, scratchBytes: WGRAD_SCRATCH_BYTES },
-        );
+        const dw = b.dw + gr * p.cog * p.K * 4;
+        // Fewer output tiles than threads (a 1x1 convolution with few channels): split the positions too.
+        const kparts = units < rt.threads && cols >= 2048 ? Math.ceil(rt.threads / units) : 1;
+        const partial = kparts > 1 ? rt.heap.alloc((kparts - 1) * p.cog * p.K * 4) : 0;
+        try {
+          await rt.exec(
+            "conv2d_gemm_wgrad",
+            [
+              t + gr * p.cog * cols * 4,
+              src,
+              dw,
+              p.cog,
+              p.cig,
+              g.cIn * p.inHW,
+              nb,
+              ...geoArgs(g),
+              i0 > 0 ? 1 : 0,
+              nt,
+              kparts,
+              partial,
+            ],
+            { units: kparts * units, cost: 2 * p.cog * p.K * cols, scratchBytes: WGRAD_SCRATCH_BYTES },
+          );
+          for (let q = 1; q < kparts; q++) {
+            const x = partial + (q - 1) * p.cog * p.K * 4;
+            await axpy(rt, { x, y: dw, len: p.cog * p.K, alpha: 1 });
+          }
+        } finally {
+          if (partial) rt.heap.free(partial);
+        }
       }
     }
   } finally {

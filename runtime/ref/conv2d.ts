@@ -61,9 +61,11 @@ export function conv2d_gemm(
 
 /**
  * Implicit-GEMM weight gradient of one group: c[i, j] (+)= sum_p a[i * k + p] * B[j, p] for the tiles
- * of 96 rows x nt columns numbered u in [start, end) (row tile fastest), where k = nimg * outH * outW,
- * n = cig * kh * kw (also c's leading dimension) and B is the im2col matrix of conv2d_gemm (row
- * j = (c, ki, kj), column p = (img, oh, ow)). flags: 1 = accumulate into c. The scratch pointer is unused.
+ * of 96 rows x nt columns (row tile fastest), where k = nimg * outH * outW, n = cig * kh * kw (also c's
+ * leading dimension) and B is the im2col matrix of conv2d_gemm (row j = (c, ki, kj), column
+ * p = (img, oh, ow)). Split k: units u in [start, end) are (part, tile), part slowest, over kparts equal
+ * ranges of p; part 0 sums into c (flags: 1 = accumulate), part q > 0 writes its partial sums to
+ * cp + (q - 1) m n floats. The scratch pointer is unused.
  */
 export function conv2d_gemm_wgrad(
   h: Heap,
@@ -88,6 +90,8 @@ export function conv2d_gemm_wgrad(
   outW: number,
   flags: number,
   nt: number,
+  kparts: number,
+  cp: number,
   start: number,
   end: number,
 ): void {
@@ -100,15 +104,18 @@ export function conv2d_gemm_wgrad(
     if (ih < 0 || ih >= H || iw < 0 || iw >= W) return 0;
     return f[(x >> 2) + img * imgStride + (ch * H + ih) * W + iw];
   };
-  const tilesM = Math.ceil(m / 96);
+  const tilesM = Math.ceil(m / 96), tiles = tilesM * Math.ceil(n / nt);
   for (let u = start; u < end; u++) {
-    const i0 = (u % tilesM) * 96, j0 = Math.floor(u / tilesM) * nt;
+    const part = Math.floor(u / tiles), t = u % tiles;
+    const i0 = (t % tilesM) * 96, j0 = Math.floor(t / tilesM) * nt;
+    const k0 = Math.floor(part * k / kparts), k1 = Math.floor((part + 1) * k / kparts);
+    const dst = part === 0 ? c >> 2 : (cp >> 2) + (part - 1) * m * n;
     for (let i = i0; i < Math.min(m, i0 + 96); i++) {
       for (let j = j0; j < Math.min(n, j0 + nt); j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += f[(a >> 2) + i * k + p] * B(j, p);
-        const o = (c >> 2) + i * n + j;
-        f[o] = flags & 1 ? f[o] + s : s;
+        for (let p = k0; p < k1; p++) s += f[(a >> 2) + i * k + p] * B(j, p);
+        const o = dst + i * n + j;
+        f[o] = part === 0 && flags & 1 ? f[o] + s : s;
       }
     }
   }

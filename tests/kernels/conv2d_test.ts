@@ -36,6 +36,26 @@ function randomGeom(r: ReturnType<typeof rng>): ConvGeom {
 }
 
 const FIXED: ConvGeom[] = [
+  // 1x1 stride 2, one output tile and 2,178 positions: the weight gradient splits the positions across
+  // threads (partial sums added afterwards)
+  geom({
+    n: 2,
+    cIn: 16,
+    h: 65,
+    w: 65,
+    cOut: 8,
+    kh: 1,
+    kw: 1,
+    strideH: 2,
+    strideW: 2,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
   geom({
     n: 2,
     cIn: 3,
@@ -401,18 +421,46 @@ forEachBackend("conv2d_gemm_wgrad matches its reference and the direct sum on od
       flags,
     ];
     const tol = { rtol: 1e-4, atol: 2e-5 * Math.sqrt(k), label };
-    // The launcher's column tile, and a random narrower one (C restarts from c0 each time).
-    for (const nt of [K.gemmTiling(c.m, n, rt.threads).nt, 8 * int(r, 1, 32)]) {
+    // The launcher's column tile in one part, a random narrower one in 1-3 parts (k split; a part may get
+    // no positions at all). C restarts from c0 each time; the partial sums start as garbage.
+    for (
+      const [nt, kparts] of [[K.gemmTiling(c.m, n, rt.threads).nt, 1], [8 * int(r, 1, 32), int(r, 1, 3)]]
+    ) {
       C.write(c0);
       Cr.write(c0);
-      const units = Math.ceil(c.m / 96) * Math.ceil(n / nt);
-      await rt.run("conv2d_gemm_wgrad", [...args, nt], {
+      const P = new Buf(rt, uniform(r, Math.max(1, (kparts - 1) * c.m * n)));
+      const Pr = new Buf(rt, P.read());
+      const units = kparts * Math.ceil(c.m / 96) * Math.ceil(n / nt);
+      await rt.run("conv2d_gemm_wgrad", [...args, nt, kparts, P.ptr], {
         units,
         cost: 2 * c.m * n * k,
         scratchBytes: K.GEMM_SCRATCH_BYTES + 4096,
       });
-      REF_KERNELS.conv2d_gemm_wgrad(rt.heap, ...args.slice(0, 2), Cr.ptr, ...args.slice(3), nt, 0, units);
-      assertClose(C.read(), Cr.read(), { ...tol, label: `${label} nt=${nt}` });
+      REF_KERNELS.conv2d_gemm_wgrad(
+        rt.heap,
+        ...args.slice(0, 2),
+        Cr.ptr,
+        ...args.slice(3),
+        nt,
+        kparts,
+        Pr.ptr,
+        0,
+        units,
+      );
+      const l = `${label} nt=${nt} kparts=${kparts}`;
+      assertClose(C.read(), Cr.read(), { ...tol, label: l });
+      assertClose(P.read(), Pr.read(), { ...tol, label: `${l} partial sums` });
+      if (kparts === 1) {
+        P.free(l);
+        Pr.free(l);
+        continue;
+      }
+      // Adding the parts gives the whole sum (checked against the direct sum below via Cr).
+      const sum = Cr.read(), parts = Pr.read();
+      for (let q = 0; q < kparts - 1; q++) for (let i = 0; i < c.m * n; i++) sum[i] += parts[q * c.m * n + i];
+      Cr.write(sum);
+      P.free(l);
+      Pr.free(l);
     }
     const want = Float64Array.from(flags ? c0 : new Float32Array(c.m * n));
     for (let j = 0; j < n; j++) {
