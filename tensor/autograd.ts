@@ -75,6 +75,8 @@ export interface GradKernels {
   onesLike(t: Tensor): Tensor;
   /** acc += g (both fresh, same shape). */
   addInto(acc: Tensor, g: Tensor): void;
+  /** a + b into a fresh tensor. */
+  add(a: Tensor, b: Tensor): Tensor;
   clone(t: Tensor): Tensor;
 }
 
@@ -162,9 +164,15 @@ export async function backward(root: Tensor, grad: Tensor | undefined, k: GradKe
         continue;
       }
       if (input.node) {
+        // A node's gradient may share memory (a view another input also got): backward functions only
+        // read theirs, so it is copied only if something is added to it, and then out of place.
         const prev = grads.get(input.node);
-        if (prev === undefined) grads.set(input.node, own(gi));
-        else {
+        if (prev === undefined) grads.set(input.node, gi);
+        else if (prev.storage.refs > 1) {
+          grads.set(input.node, k.add(prev, gi));
+          prev.dispose();
+          gi.dispose();
+        } else {
           k.addInto(prev, gi);
           gi.dispose();
         }

@@ -38,7 +38,7 @@ export { crossEntropy, type CrossEntropyOptions, logSoftmax, softmax, weightedSu
  * ```
  */
 export function backward(t: Tensor, grad?: Tensor): Promise<void> {
-  return walk(t, grad, { onesLike, addInto, clone });
+  return walk(t, grad, { onesLike, addInto, add: (a, b) => add(a, b), clone });
 }
 
 OPS.reshape = reshape;

@@ -88,6 +88,17 @@ const CASES: Case[] = [
     eps: 1e-3, // the two ReLUs: a smaller step keeps the differences off their kinks for this data
   },
   {
+    // add(t1, t2) hands t1 and t2 views of one gradient; t1's other gradient must not be added into the
+    // memory t2's view still reads (the engine adds to a shared gradient out of place), in either order
+    name: "two non-leaves sharing a gradient, one used again",
+    inputs: [{ shape: [2, 3, 5] }],
+    f: ([a]) => {
+      const t1 = ops.scale(a, 1.5), t2 = ops.scale(a, -2);
+      const u = ops.add(ops.add(t1, t2), ops.relu(t1));
+      return ops.add(ops.relu(t2), ops.add(u, ops.add(t2, t1)));
+    },
+  },
+  {
     name: "concat along channels, then reshape",
     inputs: [{ shape: [2, 1, 3, 3] }, { shape: [2, 3, 3, 3] }],
     f: ([a, b]) => ops.reshape(ops.concat([a, b]), [2, 36]),
