@@ -35,45 +35,26 @@ function randomGeom(r: ReturnType<typeof rng>): ConvGeom {
   }
 }
 
+/** A 1x1 convolution without padding, dilation or groups (fields overridden per case). */
+const PLAIN_1X1 = {
+  kh: 1,
+  kw: 1,
+  strideH: 1,
+  strideW: 1,
+  padTop: 0,
+  padBottom: 0,
+  padLeft: 0,
+  padRight: 0,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
+};
+
 const FIXED: ConvGeom[] = [
   // 1x1 stride 2, one output tile and 2,178 positions: the weight gradient splits the positions across
   // threads (partial sums added afterwards)
-  geom({
-    n: 2,
-    cIn: 16,
-    h: 65,
-    w: 65,
-    cOut: 8,
-    kh: 1,
-    kw: 1,
-    strideH: 2,
-    strideW: 2,
-    padTop: 0,
-    padBottom: 0,
-    padLeft: 0,
-    padRight: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-  }),
-  geom({
-    n: 2,
-    cIn: 3,
-    h: 9,
-    w: 9,
-    cOut: 4,
-    kh: 1,
-    kw: 1,
-    strideH: 1,
-    strideW: 1,
-    padTop: 0,
-    padBottom: 0,
-    padLeft: 0,
-    padRight: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-  }),
+  geom({ ...PLAIN_1X1, n: 2, cIn: 16, h: 65, w: 65, cOut: 8, strideH: 2, strideW: 2 }),
+  geom({ ...PLAIN_1X1, n: 2, cIn: 3, h: 9, w: 9, cOut: 4 }),
   geom({
     n: 1,
     cIn: 3,
