@@ -67,7 +67,7 @@ export class BasicConv2d extends Module {
   forward(x: Tensor): Tensor {
     const bn = this.bn;
     if (!bn) return chain(x, [(t) => this.conv.forward(t), (t) => ops.relu(t)]);
-    return chain(x, [(t) => this.conv.forward(t), (t) => bn.forward(t), (t) => ops.relu(t)]);
+    return chain(x, [(t) => this.conv.forward(t), (t) => bn.forwardRelu(t)]);
   }
 }
 

@@ -33,7 +33,7 @@ import {
   Module,
   Sequential,
 } from "../layers/mod.ts";
-import { ops, rangeError, type Tensor } from "../tensor/mod.ts";
+import { rangeError, type Tensor } from "../tensor/mod.ts";
 import type { ModelEntry, ModelOptions } from "./registry.ts";
 import { BasicConv2d, boolOption, InceptionNet, type TrunkStep } from "./_inception_blocks.ts";
 import { chain } from "./_chain.ts";
@@ -98,8 +98,7 @@ export class SeparableConvBN extends Module {
     return chain(x, [
       (t) => this.depthwise.forward(t),
       (t) => this.pointwise.forward(t),
-      (t) => this.bn.forward(t),
-      (t) => ops.relu(t),
+      (t) => this.bn.forwardRelu(t),
     ]);
   }
 }

@@ -120,13 +120,12 @@ export class DenseLayer extends Module {
   /** The new features of this layer for the concatenated input. */
   forward(x: Tensor): Tensor {
     const steps: ((t: Tensor) => Tensor)[] = [
-      (t) => this.norm1.forward(t),
-      ops.relu,
+      (t) => this.norm1.forwardRelu(t),
       (t) => this.conv1.forward(t),
     ];
     if (this.drop1) steps.push((t) => this.drop1!.forward(t));
     if (this.conv2) {
-      steps.push((t) => this.norm2!.forward(t), ops.relu, (t) => this.conv2!.forward(t));
+      steps.push((t) => this.norm2!.forwardRelu(t), (t) => this.conv2!.forward(t));
     }
     if (this.drop2) steps.push((t) => this.drop2!.forward(t));
     return chain(x, steps);

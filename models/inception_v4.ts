@@ -72,10 +72,8 @@ export class BasicConv2d extends Module {
   /** relu(bn(conv(x))). */
   forward(x: Tensor): Tensor {
     const c = this.conv.forward(x);
-    const b = this.bn.forward(c);
+    const y = this.bn.forwardRelu(c);
     c.dispose();
-    const y = ops.relu(b);
-    b.dispose();
     return y;
   }
 }

@@ -121,9 +121,7 @@ function unitForward(
   const gate = u.drop ? u.drop.gate() : 1;
   // scale by 1, not clone: the copy stays on the gradient tape
   if (gate === 0 && !u.downsample) return ops.scale(x, 1);
-  const normed = u.bn1.forward(x);
-  const pre = ops.relu(normed);
-  normed.dispose();
+  const pre = u.bn1.forwardRelu(x);
   const skip = u.downsample ? u.downsample.forward(pre) : x;
   if (gate === 0) {
     pre.dispose();
@@ -172,8 +170,7 @@ export class PreActBasicBlock extends Module {
   rest(pre: Tensor): Tensor {
     return chain(pre, [
       (t) => this.conv1.forward(t),
-      (t) => this.bn2.forward(t),
-      ops.relu,
+      (t) => this.bn2.forwardRelu(t),
       ...(this.dropout ? [(t: Tensor) => this.dropout!.forward(t)] : []),
       (t) => this.conv2.forward(t),
     ]);
@@ -301,8 +298,7 @@ export class PreActKernelBlock extends Module {
     for (let i = 2; i <= this.kernels.length; i++) {
       const d = this.dropoutBefore(i);
       steps.push(
-        (t) => this.bn(i).forward(t),
-        ops.relu,
+        (t) => this.bn(i).forwardRelu(t),
         ...(d ? [(t: Tensor) => d.forward(t)] : []),
         (t) => this.conv(i).forward(t),
       );
@@ -363,11 +359,9 @@ export class PreActBottleneck extends Module {
   rest(pre: Tensor): Tensor {
     return chain(pre, [
       (t) => this.conv1.forward(t),
-      (t) => this.bn2.forward(t),
-      ops.relu,
+      (t) => this.bn2.forwardRelu(t),
       (t) => this.conv2.forward(t),
-      (t) => this.bn3.forward(t),
-      ops.relu,
+      (t) => this.bn3.forwardRelu(t),
       ...(this.dropout ? [(t: Tensor) => this.dropout!.forward(t)] : []),
       (t) => this.conv3.forward(t),
     ]);

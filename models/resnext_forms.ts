@@ -150,11 +150,9 @@ export class ResNeXtPath extends Module {
   forward(x: Tensor): Tensor {
     const steps = [
       (t: Tensor) => this.conv1.forward(t),
-      (t: Tensor) => this.bn1.forward(t),
-      ops.relu,
+      (t: Tensor) => this.bn1.forwardRelu(t),
       (t: Tensor) => this.conv2.forward(t),
-      (t: Tensor) => this.bn2.forward(t),
-      ops.relu,
+      (t: Tensor) => this.bn2.forwardRelu(t),
     ];
     const conv3 = this.conv3;
     if (conv3) steps.push((t) => conv3.forward(t));
