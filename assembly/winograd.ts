@@ -73,9 +73,7 @@ export function winograd_input(
   for (let u = start; u < end; u++) {
     const img = u / c, ch = u % c;
     const src = x + (<usize>(img * imgStride + ch * h * w) << 2);
-    for (let i = 0; i < h; i++) {
-      memory.copy(scratch + <usize>(i + pt) * rowBytes + (<usize>pl << 2), src + (<usize>(i * w) << 2), <usize>w << 2);
-    }
+    copyRows(src, scratch, rowBytes, -pt, h + pt, pl, h, w);
     for (let th = 0; th < tilesH; th++) {
       const t0 = (img * tilesH + th) * tilesW;
       const row0 = scratch + <usize>(2 * th) * rowBytes;
@@ -85,10 +83,26 @@ export function winograd_input(
       }
     }
     // Clear the copied rows for the next plane (the zero border stays).
-    for (let i = 0; i < h; i++) {
-      memory.fill(scratch + <usize>(i + pt) * rowBytes + (<usize>pl << 2), 0, <usize>w << 2);
-    }
+    clearRows(scratch, rowBytes, pt, h, pl, w);
   }
+}
+
+// Copies rows of the plane src [h, w] into a zero-bordered scratch image: scratch row r (rowBytes apart)
+// holds input row iy0 + r at column offset pl, for r in [0, rows); rows outside the image stay as they are.
+// Shared by the unfused and fused input transforms.
+@inline export function copyRows(
+  src: usize, pad: usize, rowBytes: usize, iy0: i32, rows: i32, pl: i32, h: i32, w: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const iy = iy0 + r;
+    if (iy < 0 || iy >= h) continue;
+    memory.copy(pad + <usize>r * rowBytes + (<usize>pl << 2), src + (<usize>(iy * w) << 2), <usize>w << 2);
+  }
+}
+
+// Zeroes the w floats at column pl of scratch rows [r0, r0 + rows) (undoes copyRows of a whole plane).
+@inline export function clearRows(pad: usize, rowBytes: usize, r0: i32, rows: i32, pl: i32, w: i32): void {
+  for (let r = r0; r < r0 + rows; r++) memory.fill(pad + <usize>r * rowBytes + (<usize>pl << 2), 0, <usize>w << 2);
 }
 
 // The 16 transformed values B^T d B of four tiles side by side (lane l: the tile whose 4x4 patch starts at

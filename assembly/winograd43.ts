@@ -1,5 +1,5 @@
 import { madd } from "./_simd";
-import { gather4, storeTile } from "./winograd";
+import { clearRows, copyRows, gather4, storeTile } from "./winograd";
 // Winograd F(4x4, 3x3) forward convolution (stride 1, dilation 1, one group), Lavin-Gray points
 // 0, 1, -1, 2, -2, inf: each 4x4 output tile is A^T [(G g G^T) .* (B^T d B)] A for the tile's 6x6 input
 // patch d, so the 9 multiply-adds per output and input channel become 36 / 16 = 2.25 (in 36 GEMMs, one
@@ -80,10 +80,7 @@ export function winograd43_input(
   memory.fill(scratch, 0, <usize>(wp * hp) << 2);
   for (let u = start; u < end; u++) {
     const img = u / c, ch = u % c;
-    const src = x + (<usize>(img * imgStride + ch * h * w) << 2);
-    for (let i = 0; i < h; i++) {
-      memory.copy(scratch + <usize>(i + pt) * rowBytes + (<usize>pl << 2), src + (<usize>(i * w) << 2), <usize>w << 2);
-    }
+    copyRows(x + (<usize>(img * imgStride + ch * h * w) << 2), scratch, rowBytes, -pt, h + pt, pl, h, w);
     for (let th = 0; th < tilesH; th++) {
       const t0 = (img * tilesH + th) * tilesW;
       const row0 = scratch + <usize>(4 * th) * rowBytes;
@@ -96,9 +93,7 @@ export function winograd43_input(
       }
     }
     // Clear the copied rows for the next plane (the zero border stays).
-    for (let i = 0; i < h; i++) {
-      memory.fill(scratch + <usize>(i + pt) * rowBytes + (<usize>pl << 2), 0, <usize>w << 2);
-    }
+    clearRows(scratch, rowBytes, pt, h, pl, w);
   }
 }
 

@@ -1,6 +1,6 @@
 import { MR, micro, micro4, packA } from "./gemm";
 import { madd } from "./_simd";
-import { dyTiles4, inputTiles4, loadRowHi, loadRowLo, outputTiles4 } from "./winograd";
+import { copyRows, dyTiles4, inputTiles4, loadRowHi, loadRowLo, outputTiles4 } from "./winograd";
 // Winograd F(2x2, 3x3) forward with the transforms and the 16 GEMMs fused per band of tile rows: a band's
 // input tiles are transformed straight into packed GEMM panels in the thread's scratch, multiplied by the
 // packed weights with the GEMM micro-kernels, and transformed back into the output, so the transformed
@@ -57,7 +57,7 @@ export function winograd_fused(
     // Every channel writes the same cells of the padded band, so the zeros around them are set once.
     memory.fill(pad, 0, <usize>(wp * hp) << 2);
     for (let ch = 0; ch < c; ch++) {
-      copyBand(x + (<usize>((img * c + ch) * h * w) << 2), pad, rowBytes, th0, nr, pt, pl, h, w);
+      copyRows(x + (<usize>((img * c + ch) * h * w) << 2), pad, rowBytes, 2 * th0 - pt, 2 * nr + 2, pl, h, w);
       for (let r = 0; r < nr; r++) {
         for (let tw = 0; tw < tw4; tw += 4) {
           const t = r * tw4 + tw;
@@ -143,7 +143,7 @@ export function winograd_fused_wgrad(
         // 1. V: input tiles; tile t0 + r tw4 + tw of channel ch at ch * tb + t0 + r tw4 + tw of each plane.
         memory.fill(pad, 0, <usize>(wp * hp) << 2);
         for (let ch = 0; ch < c; ch++) {
-          copyBand(x + (<usize>((img * c + ch) * h * w) << 2), pad, rowBytes, th0, nr, pt, pl, h, w);
+          copyRows(x + (<usize>((img * c + ch) * h * w) << 2), pad, rowBytes, 2 * th0 - pt, 2 * nr + 2, pl, h, w);
           for (let r = 0; r < nr; r++) {
             const dst = v + <usize>ch * tRow + (<usize>(t0 + r * tw4) << 2);
             const row = pad + <usize>(2 * r) * rowBytes;
@@ -271,17 +271,4 @@ export function winograd_fused_wgrad(
 @inline function oddLines(n: i32): i32 {
   const lines = (n + 15) >> 4;
   return (lines | 1) << 4;
-}
-
-// Copies the input rows of nr tile rows from th0 (2 nr + 2 rows) of the plane src [h, w] into the padded
-// band: padded row r holds input row 2 th0 - pt + r at column offset pl (rows outside the image are left
-// as they are: zero).
-@inline function copyBand(
-  src: usize, pad: usize, rowBytes: usize, th0: i32, nr: i32, pt: i32, pl: i32, h: i32, w: i32,
-): void {
-  for (let r = 0; r < 2 * nr + 2; r++) {
-    const iy = 2 * th0 - pt + r;
-    if (iy < 0 || iy >= h) continue;
-    memory.copy(pad + <usize>r * rowBytes + (<usize>pl << 2), src + (<usize>(iy * w) << 2), <usize>w << 2);
-  }
 }

@@ -9,10 +9,8 @@
  * @module
  */
 import type { Heap } from "../heap.ts";
-import { F23, sandwich, transpose } from "./_small_matrix.ts";
+import { F23, sandwich, transpose, winogradTransforms } from "./_small_matrix.ts";
 
-/** B^T of F(2x2, 3x3). */
-const BT = F23.BT;
 /** G of F(2x2, 3x3). */
 const G = F23.G;
 /** A^T of F(2x2, 3x3). */
@@ -31,12 +29,7 @@ export function winograd_weight(
   start: number,
   end: number,
 ): void {
-  const f = h.f32;
-  for (let e = 4 * start; e < Math.min(4 * end, kOut * c); e++) {
-    const g = [0, 1, 2].map((i) => [0, 1, 2].map((j) => f[(w >> 2) + e * 9 + i * 3 + j]));
-    const t = sandwich(G, g, transpose(G));
-    for (let xi = 0; xi < 16; xi++) f[(u >> 2) + xi * kOut * c + e] = t[xi >> 2][xi & 3];
-  }
+  winogradTransforms.weight(F23, h.f32, w, u, kOut, c, start, end);
 }
 
 /**
@@ -61,20 +54,8 @@ export function winograd_input(
   start: number,
   end: number,
 ): void {
-  const f = h.f32;
-  for (let u = start; u < end; u++) {
-    const img = Math.floor(u / c), ch = u % c;
-    const at = (i: number, j: number) =>
-      i < 0 || i >= H || j < 0 || j >= W ? 0 : f[(x >> 2) + img * imgStride + (ch * H + i) * W + j];
-    for (let th = 0; th < tilesH; th++) {
-      for (let tw = 0; tw < tilesW; tw++) {
-        const d = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => at(2 * th - pt + i, 2 * tw - pl + j)));
-        const t = (img * tilesH + th) * tilesW + tw;
-        const r = sandwich(BT, d, transpose(BT));
-        for (let xi = 0; xi < 16; xi++) f[(v >> 2) + xi * ps + ch * ts + t] = r[xi >> 2][xi & 3];
-      }
-    }
-  }
+  const g = { x, v, c, imgStride, H, W, pt, pl };
+  winogradTransforms.input(F23, h.f32, g, tilesH, tilesW, ps, ts, start, end);
 }
 
 /**
@@ -98,28 +79,8 @@ export function winograd_output(
   start: number,
   end: number,
 ): void {
-  const f = h.f32;
-  for (let u = start; u < end; u++) {
-    const img = Math.floor(u / kOut), ko = u % kOut;
-    const b = bias ? f[(bias >> 2) + ko] : 0;
-    for (let th = 0; th < tilesH; th++) {
-      for (let tw = 0; tw < tilesW; tw++) {
-        const t = (img * tilesH + th) * tilesW + tw;
-        const M = [0, 1, 2, 3].map((i) =>
-          [0, 1, 2, 3].map((j) => f[(m >> 2) + (i * 4 + j) * ps + ko * ts + t])
-        );
-        const r = sandwich(AT, M, transpose(AT));
-        for (let i = 0; i < 2; i++) {
-          for (let j = 0; j < 2; j++) {
-            const oh = 2 * th + i, ow = 2 * tw + j;
-            if (oh >= outH || ow >= outW) continue;
-            const val = r[i][j] + b;
-            f[(y >> 2) + (u * outH + oh) * outW + ow] = relu && val < 0 ? 0 : val;
-          }
-        }
-      }
-    }
-  }
+  const g = { m, y, bias, relu, kOut, outH, outW };
+  winogradTransforms.output(F23, h.f32, g, tilesH, tilesW, ps, ts, start, end);
 }
 
 /**

@@ -10,9 +10,17 @@ import { convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 21 });
 import { int, rng, uniform } from "../_util/rng.ts";
 import { checkForwardAndDx } from "../_util/conv_check.ts";
+import { checkTransforms, type TransformVariant } from "../_util/winograd_check.ts";
 
-/** The scratch bytes of `winograd43_input` (as the launcher computes them). */
-const inputScratch = (tilesH: number, tilesW: number) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
+/** The F(4x4, 3x3) transform kernels as checkTransforms drives them. */
+const F43_KERNELS: TransformVariant = {
+  prefix: "winograd43",
+  m: 4,
+  planes: 36,
+  inputScratch: (tilesH, tilesW) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4,
+  outputScratch: 448,
+  tol: 1e-5,
+};
 
 forEachBackend("winograd43 kernels match their references on odd shapes", async (rt) => {
   const r = rng(71);
@@ -23,59 +31,12 @@ forEachBackend("winograd43 kernels match their references on odd shapes", async 
     ...Array.from({ length: 12 }, () => randomGeom(r)),
   ];
   for (const g of cases) {
-    const label = JSON.stringify(g);
-    const { cIn: c, cOut: k } = g;
-    const tilesH = Math.ceil(g.outH / 4), tilesW = Math.ceil(g.outW / 4), T = g.n * tilesH * tilesW;
-    // Weights
-    const W = new Buf(rt, uniform(r, k * c * 9)), U = new Buf(rt, 36 * k * c), Ur = new Buf(rt, 36 * k * c);
-    const groups = Math.ceil(k * c / 4);
-    await rt.run("winograd43_weight", [W.ptr, U.ptr, k, c], { units: groups });
-    REF_KERNELS.winograd43_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
-    assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
-    // Input tiles
-    // Planes of V and M a little more than their size apart (the launcher pads them to odd cache lines).
-    // Rows of a plane T + 0..5 floats apart, the same in V and M (as the launcher passes one row stride).
-    const ts = T + int(r, 0, 5);
-    const sv = c * ts + int(r, 0, 5), sm = k * ts + int(r, 0, 5);
-    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 36 * sv);
-    const Vr = new Buf(rt, 36 * sv);
-    V.write(new Float32Array(36 * sv)); // the gaps between planes stay 0 in both
-    Vr.write(new Float32Array(36 * sv));
-    const inArgs = [
-      X.ptr,
-      V.ptr,
-      c,
-      c * g.h * g.w,
-      g.h,
-      g.w,
-      g.padTop,
-      g.padLeft,
-      tilesH,
-      tilesW,
-      g.n,
-      sv,
-      ts,
-    ];
-    await rt.run("winograd43_input", inArgs, { units: g.n * c, scratchBytes: inputScratch(tilesH, tilesW) });
-    REF_KERNELS.winograd43_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
-    assertClose(V.read(), Vr.read(), { rtol: 1e-5, atol: 1e-5, label: `input ${label}` });
-    // Output tiles, with and without bias and ReLU
-    const M = new Buf(rt, uniform(r, 36 * sm + 4)), bias = new Buf(rt, uniform(r, k));
-    const ys = g.n * k * g.outH * g.outW;
-    for (const [relu, b] of [[0, bias.ptr], [1, bias.ptr], [1, 0]]) {
-      const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm, ts];
-      await rt.run("winograd43_output", [M.ptr, Y.ptr, b, relu, ...outArgs], {
-        units: g.n * k,
-        scratchBytes: 448,
-      });
-      REF_KERNELS.winograd43_output(rt.heap, M.ptr, Yr.ptr, b, relu, ...outArgs, 0, g.n * k);
-      const l = `output relu=${relu} bias=${b !== 0} ${label}`;
-      assertClose(Y.read(), Yr.read(), { rtol: 1e-5, atol: 1e-5, label: l });
-      Y.free(label);
-      Yr.free(label);
-    }
-    for (const b of [W, U, Ur, X, V, Vr, M, bias]) b.free(label);
+    // Planes of V and M a little more than their size apart (the launcher pads them to odd cache lines);
+    // rows of a plane T + 0..5 floats apart, the same in V and M (as the launcher passes one row stride).
+    await checkTransforms(rt, r, g, F43_KERNELS, (T, c, k) => {
+      const ts = T + int(r, 0, 5);
+      return { ts, sv: c * ts + int(r, 0, 5), sm: k * ts + int(r, 0, 5) };
+    });
   }
 });
 

@@ -10,64 +10,28 @@ import { convBackward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 13 });
 import { int, rng, uniform } from "../_util/rng.ts";
 import { checkForwardAndDx } from "../_util/conv_check.ts";
+import { checkTransforms, type TransformVariant } from "../_util/winograd_check.ts";
+
+/** The F(2x2, 3x3) transform kernels as checkTransforms drives them. */
+const F23_KERNELS: TransformVariant = {
+  prefix: "winograd",
+  m: 2,
+  planes: 16,
+  inputScratch: (tilesH, tilesW) => (2 * tilesH + 2) * (2 * tilesW + 10) * 4,
+  outputScratch: 0,
+  tol: 1e-6,
+};
 
 forEachBackend("winograd kernels match their references on odd shapes", async (rt) => {
   const r = rng(41);
   for (let t = 0; t < 12; t++) {
-    const g = randomGeom(r);
-    const label = JSON.stringify(g);
-    const { cIn: c, cOut: k } = g;
-    const tilesH = Math.ceil(g.outH / 2), tilesW = Math.ceil(g.outW / 2), T = g.n * tilesH * tilesW;
-    // Weights
-    const w = uniform(r, k * c * 9);
-    const W = new Buf(rt, w), U = new Buf(rt, 16 * k * c), Ur = new Buf(rt, 16 * k * c);
-    const groups = Math.ceil(k * c / 4);
-    await rt.run("winograd_weight", [W.ptr, U.ptr, k, c], { units: groups });
-    REF_KERNELS.winograd_weight(rt.heap, W.ptr, Ur.ptr, k, c, 0, groups);
-    assertClose(U.read(), Ur.read(), { rtol: 1e-6, atol: 1e-6, label: `weight ${label}` });
-    // Input tiles
-    // Plane strides: dense on even cases, padded (as the launcher pads them) on odd ones.
-    // (and row strides likewise, as the launcher pads them with planeStride too)
-    const ts = t % 2 ? K.planeStride(T) : T;
-    const sv = t % 2 ? K.planeStride(c * ts) : c * ts, sm = t % 2 ? K.planeStride(k * ts) : k * ts;
-    const X = new Buf(rt, uniform(r, g.n * c * g.h * g.w)), V = new Buf(rt, 16 * sv);
-    const Vr = new Buf(rt, 16 * sv);
-    if (sv > c * T) { // the padding between planes and rows is never written: compare it as zeros
-      V.write(new Float32Array(16 * sv));
-      Vr.write(new Float32Array(16 * sv));
-    }
-    const inArgs = [
-      X.ptr,
-      V.ptr,
-      c,
-      c * g.h * g.w,
-      g.h,
-      g.w,
-      g.padTop,
-      g.padLeft,
-      tilesH,
-      tilesW,
-      g.n,
-      sv,
-      ts,
-    ];
-    const scratch = (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
-    await rt.run("winograd_input", inArgs, { units: g.n * c, scratchBytes: scratch });
-    REF_KERNELS.winograd_input(rt.heap, X.ptr, Vr.ptr, ...inArgs.slice(2), 0, g.n * c);
-    assertClose(V.read(), Vr.read(), { rtol: 1e-6, atol: 1e-6, label: `input ${label}` });
-    // Output tiles, with bias and ReLU
-    const M = new Buf(rt, uniform(r, 16 * sm + 4)), bias = new Buf(rt, uniform(r, k));
-    const ys = g.n * k * g.outH * g.outW;
-    for (const relu of [0, 1]) {
-      const Y = new Buf(rt, ys), Yr = new Buf(rt, ys);
-      const outArgs = [k, g.outH, g.outW, tilesH, tilesW, g.n, sm, ts];
-      await rt.run("winograd_output", [M.ptr, Y.ptr, bias.ptr, relu, ...outArgs], { units: g.n * k });
-      REF_KERNELS.winograd_output(rt.heap, M.ptr, Yr.ptr, bias.ptr, relu, ...outArgs, 0, g.n * k);
-      assertClose(Y.read(), Yr.read(), { rtol: 1e-6, atol: 1e-6, label: `output relu=${relu} ${label}` });
-      Y.free(label);
-      Yr.free(label);
-    }
-    for (const b of [W, U, Ur, X, V, Vr, M, bias]) b.free(label);
+    // Plane and row strides: dense on even cases, padded (as the launcher pads them) on odd ones.
+    await checkTransforms(rt, r, randomGeom(r), F23_KERNELS, (T, c, k) => {
+      const ts = t % 2 ? K.planeStride(T) : T;
+      return t % 2
+        ? { ts, sv: K.planeStride(c * ts), sm: K.planeStride(k * ts) }
+        : { ts, sv: c * ts, sm: k * ts };
+    });
   }
 });
 
