@@ -4,6 +4,26 @@
  * @module
  */
 
+import * as cnn from "../mod.ts";
+
+/**
+ * One SGD step (momentum 0.9) of `net` on the fixed batch `x`: forward, cross-entropy against labels
+ * i % 10, backward, update. Puts `net` in training mode; the step frees what it made.
+ */
+export function sgdStep(net: cnn.nn.Module, x: cnn.Tensor, lr = 0.01): () => Promise<void> {
+  net.train();
+  const opt = new cnn.optim.SGD(net.parameters(), { lr, momentum: 0.9 });
+  const labels = new Int32Array(x.shape[0]).map((_, i) => i % 10);
+  return () =>
+    cnn.tidy(async () => {
+      const loss = cnn.nn.crossEntropy(net.forward(x), labels);
+      await loss.backward();
+      await opt.step();
+      opt.zeroGrad();
+      await loss.item();
+    });
+}
+
 /** One measured case. */
 export interface BenchRow {
   /** Case name, e.g. "sgemm_1024" (the thread count is a separate field). */

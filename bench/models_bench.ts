@@ -9,7 +9,7 @@
  * @module
  */
 import * as cnn from "../mod.ts";
-import { type BenchFlags, type BenchRow, checkClose, timeStats } from "./_util.ts";
+import { type BenchFlags, type BenchRow, checkClose, sgdStep, timeStats } from "./_util.ts";
 
 interface Case {
   name: string;
@@ -86,18 +86,7 @@ async function run(c: Case, runs: number): Promise<{ median: number; best: numbe
         frozen?.dispose();
       }
     }
-    net.train();
-    const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-    const labels = new Int32Array(c.input[0]).map((_, i) => i % 10);
-    return await timeStats(async () => {
-      await cnn.tidy(async () => {
-        const loss = cnn.nn.crossEntropy(net.forward(x), labels);
-        await loss.backward();
-        await opt.step();
-        opt.zeroGrad();
-        await loss.item();
-      });
-    }, Math.max(3, runs >> 1));
+    return await timeStats(sgdStep(net, x), Math.max(3, runs >> 1));
   } finally {
     x.dispose();
     net.dispose();

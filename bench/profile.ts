@@ -8,7 +8,7 @@
  * @module
  */
 import * as cnn from "../mod.ts";
-import { type BenchFlags, timeMs } from "./_util.ts";
+import { type BenchFlags, sgdStep, timeMs } from "./_util.ts";
 
 /** The layer type a kernel works for. */
 function layerType(kernel: string): string {
@@ -61,17 +61,7 @@ export async function profile(model: string, flags: BenchFlags, args: readonly s
   let step: () => Promise<void>;
   let cleanup = () => {};
   if (train) {
-    net.train();
-    const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-    const labels = new Int32Array(batch).map((_, i) => i % 10);
-    step = () =>
-      cnn.tidy(async () => {
-        const loss = cnn.nn.crossEntropy(net.forward(x), labels);
-        await loss.backward();
-        await opt.step();
-        opt.zeroGrad();
-        await loss.item();
-      });
+    step = sgdStep(net, x);
   } else {
     net.eval();
     const frozen = frozenMode ? await cnn.nn.freeze(net, shape) : null;

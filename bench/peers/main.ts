@@ -13,7 +13,7 @@
  * @module
  */
 import * as cnn from "../../mod.ts";
-import { parseFlags } from "../_util.ts";
+import { parseFlags, sgdStep } from "../_util.ts";
 import { buildNet, inputData, lower, type NetSpec } from "./net.ts";
 import { ortSession, toOnnx } from "./ort.ts";
 import { tfInit, tfNetwork, toNhwc } from "./tfjs.ts";
@@ -91,22 +91,7 @@ function cnnzoo(rt: cnn.Runtime, w: Workload): Contestant {
       },
     };
   }
-  net.train();
-  const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
-  const labels = new Int32Array(w.input[0]).map((_, i) => i % 10);
-  return {
-    ...base,
-    close,
-    async run() {
-      await cnn.tidy(async () => {
-        const loss = cnn.nn.crossEntropy(net.forward(x), labels);
-        await loss.backward();
-        await opt.step();
-        opt.zeroGrad();
-        await loss.item();
-      });
-    },
-  };
+  return { ...base, close, run: sgdStep(net, x) };
 }
 
 /** cnnzoo's frozen inference model (cnn.nn.freeze: folded BN, fused ReLU, precomputed Winograd weights). */

@@ -4,6 +4,7 @@
  * @module
  */
 import * as cnn from "../../mod.ts";
+import { sgdStep } from "../../bench/_util.ts";
 
 /** A timed piece of work and how to free what it holds. */
 export interface Job {
@@ -41,23 +42,13 @@ export async function frozenJob(
 /** One SGD step (forward, backward, update) of ResNet-20 CIFAR (shortcut B) on `batch` fixed images. */
 export function trainJob(batch = 128): Job {
   const net = cnn.models.create("resnet20_cifar", { shortcut: "B" });
-  net.train();
-  const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = cnn.tensor(
     new Float32Array(batch * 3 * 32 * 32).map((_, i) => Math.sin(i * 0.01)),
     [batch, 3, 32, 32],
   );
-  const labels = new Int32Array(batch).map((_, i) => i % 10);
   return {
     name: `resnet20_train_b${batch}`,
-    run: () =>
-      cnn.tidy(async () => {
-        const loss = cnn.nn.crossEntropy(net.forward(x), labels);
-        await loss.backward();
-        await opt.step();
-        opt.zeroGrad();
-        await loss.item();
-      }),
+    run: sgdStep(net, x),
     done: () => {
       x.dispose();
       net.dispose();

@@ -6,6 +6,7 @@
  * @module
  */
 import * as cnn from "../../mod.ts";
+import { sgdStep } from "../../bench/_util.ts";
 
 const evalMode = Deno.args.includes("--eval");
 const args = Deno.args.filter((a) => a !== "--eval");
@@ -61,19 +62,8 @@ if (evalMode) {
   };
 } else {
   const net = cnn.models.create(model, { inChannels: 1, numClasses: 10 });
-  const opt = new cnn.optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
   const x = cnn.tensor(new Float32Array(B * 784).map(() => Math.random()), [B, 1, 28, 28]);
-  const y = new Int32Array(B).map((_, i) => i % 10);
-  net.train();
-  step = async () => {
-    await cnn.tidy(async () => {
-      const loss = cnn.nn.crossEntropy(net.forward(x), y);
-      await loss.backward();
-      await opt.step();
-      opt.zeroGrad();
-      await loss.item();
-    });
-  };
+  step = sgdStep(net, x, 0.1);
 }
 await step();
 times.clear();
