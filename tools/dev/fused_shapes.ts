@@ -1,8 +1,9 @@
 /**
  * Times Winograd F(2x2, 3x3) fused (winograd_fused, winograd_fused_wgrad) against unfused (transforms and
- * batched GEMMs through memory), interleaved, best of 7, and checks they agree. With `wgrad`, the weight
- * gradient, fused with each band size in tiles given after it (0: automatic).
- * Usage: deno run -A tools/dev/fused_shapes.ts [threads=2] [forward|wgrad] [tiles...]
+ * batched GEMMs through memory), interleaved, best of 7, and checks they agree: the forward, fused with each
+ * band height in tile rows given after `forward`, or with `wgrad` the weight gradient, fused with each
+ * group size in tiles given after it (0 or none: automatic).
+ * Usage: deno run -A tools/dev/fused_shapes.ts [threads=2] [forward|wgrad] [sizes...]
  * @module
  */
 import { createRuntime } from "../../runtime/mod.ts";
@@ -10,8 +11,8 @@ import * as K from "../../runtime/kernels/mod.ts";
 import { same3x3 } from "./_conv.ts";
 const threads = Number(Deno.args[0] ?? 2);
 const wgrad = Deno.args[1] === "wgrad";
-const tiles = Deno.args.slice(2).map(Number);
-const variants = wgrad ? ["off", ...(tiles.length ? tiles : [0]).map((t) => `on:${t}`)] : ["off", "on:0"];
+const sizes = Deno.args.slice(2).map(Number);
+const variants = ["off", ...(sizes.length ? sizes : [0]).map((t) => `on:${t}`)];
 const rt = await createRuntime({ backend: threads > 1 ? "wasm-mt" : "wasm", threads });
 const shapes: number[][] = [
   [128, 16, 32, 16],
@@ -41,14 +42,16 @@ for (const [n, cIn, hw, cOut] of shapes) {
   for (let r = 0; r < 8; r++) {
     for (const [i, v] of variants.entries()) {
       const [m, t] = v.split(":");
-      const old = K.setWinogradFused(m as "on" | "off"), oldT = K.setWgradBandTiles(Number(t ?? 0));
+      const old = K.setWinogradFused(m as "on" | "off");
+      const oldT = wgrad ? K.setWgradBandTiles(Number(t ?? 0)) : K.setFusedBandRows(Number(t ?? 0));
       const t0 = performance.now();
       if (wgrad) {
         await rt.enqueue(() => K.conv2dBackwardWeight(rt, g, { x, dy, dw: outs[i], dbias: 0 }));
       } else await rt.enqueue(() => K.conv2dForward(rt, g, { x, w, bias: 0, y: outs[i] }));
       if (r) best[i] = Math.min(best[i], performance.now() - t0);
       K.setWinogradFused(old);
-      K.setWgradBandTiles(oldT);
+      if (wgrad) K.setWgradBandTiles(oldT);
+      else K.setFusedBandRows(oldT);
     }
   }
   const f = rt.heap.f32, len = wgrad ? cOut * cIn * 9 : n * cOut * hw * hw;
