@@ -125,8 +125,8 @@ export function useWinograd(g: Conv2dGeometry): boolean {
   return winogradVariant(g) !== null;
 }
 
-/** Scratch bytes per thread of the input transform: one zero-padded input plane (and F(4,3)'s row tiles). */
-function inputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: number): number {
+/** Scratch bytes per thread of a variant's input transform: one zero-padded input plane (and F(4,3)'s row tiles). */
+export function winogradInputScratchBytes(variant: WinogradVariant, tilesH: number, tilesW: number): number {
   if (variant === "f43") return ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4;
   return (2 * tilesH + 2) * (2 * tilesW + 10) * 4;
 }
@@ -144,8 +144,10 @@ export function planeStride(n: number): number {
   return 16 * (lines % 2 === 0 ? lines + 1 : lines);
 }
 
-/** Scratch bytes per thread of `winograd43_output`. */
-const OUTPUT43_SCRATCH_BYTES = 448;
+/** Scratch bytes per thread of a variant's output transform (`winograd43_output`'s row tiles; F(2,3): none). */
+export function winogradOutputScratchBytes(variant: WinogradVariant): number {
+  return variant === "f43" ? 448 : 0;
+}
 
 /**
  * u [planes, k, c] = the Winograd transform of the 3x3 weights w [k, c, 3, 3] for the variant (default
@@ -184,7 +186,6 @@ export async function conv2dWinograd(
   const chunk = Math.max(1, Math.min(g.n, Math.floor(share / (P * (c + k) * perImage * 4))));
   const given = b.u && (b.uVariant ?? "f23") === variant ? b.u : 0;
   const u = given ? 0 : rt.heap.alloc(P * k * c * 4);
-  const f43 = variant === "f43";
   const T0 = chunk * perImage;
   const v = rt.heap.alloc(P * planeStride(c * planeStride(T0)) * 4);
   const m = rt.heap.alloc((P * planeStride(k * planeStride(T0)) + 4) * 4); // +4: the output transform reads 4 tiles at once
@@ -211,7 +212,7 @@ export async function conv2dWinograd(
           sv,
           ts,
         ],
-        { units: nb * c, cost: P * c * T, scratchBytes: inputScratchBytes(variant, tilesH, tilesW) },
+        { units: nb * c, cost: P * c * T, scratchBytes: winogradInputScratchBytes(variant, tilesH, tilesW) },
       );
       // M_xi [k, T] = U_xi [k, c] x V_xi [c, T] for the P planes xi.
       const { nt, units } = gemmTiling(k, T, rt.threads);
@@ -236,7 +237,7 @@ export async function conv2dWinograd(
           sm,
           ts,
         ],
-        { units: nb * k, cost: P * k * T, scratchBytes: f43 ? OUTPUT43_SCRATCH_BYTES : 0 },
+        { units: nb * k, cost: P * k * T, scratchBytes: winogradOutputScratchBytes(variant) },
       );
     }
   } finally {
@@ -285,7 +286,7 @@ export async function conv2dWinogradWeightGrad(
       await rt.exec(
         "winograd_input",
         [b.x + i0 * c * h * w * 4, v, c, c * h * w, h, w, g.padTop, g.padLeft, tilesH, tilesW, nb, sv, ts],
-        { units: nb * c, cost: 16 * c * T, scratchBytes: inputScratchBytes("f23", tilesH, tilesW) },
+        { units: nb * c, cost: 16 * c * T, scratchBytes: winogradInputScratchBytes("f23", tilesH, tilesW) },
       );
       await rt.exec(
         "winograd_dy",

@@ -10,17 +10,7 @@ import { convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 21 });
 import { int, rng, uniform } from "../_util/rng.ts";
 import { checkForwardAndDx } from "../_util/conv_check.ts";
-import { checkTransforms, type TransformVariant } from "../_util/winograd_check.ts";
-
-/** The F(4x4, 3x3) transform kernels as checkTransforms drives them. */
-const F43_KERNELS: TransformVariant = {
-  prefix: "winograd43",
-  m: 4,
-  planes: 36,
-  inputScratch: (tilesH, tilesW) => ((4 * tilesH + 2) * (4 * tilesW + 16) + 144) * 4,
-  outputScratch: 448,
-  tol: 1e-5,
-};
+import { checkTransforms } from "../_util/winograd_check.ts";
 
 forEachBackend("winograd43 kernels match their references on odd shapes", async (rt) => {
   const r = rng(71);
@@ -33,7 +23,7 @@ forEachBackend("winograd43 kernels match their references on odd shapes", async 
   for (const g of cases) {
     // Planes of V and M a little more than their size apart (the launcher pads them to odd cache lines);
     // rows of a plane T + 0..5 floats apart, the same in V and M (as the launcher passes one row stride).
-    await checkTransforms(rt, r, g, F43_KERNELS, (T, c, k) => {
+    await checkTransforms(rt, r, g, "f43", 1e-5, (T, c, k) => {
       const ts = T + int(r, 0, 5);
       return { ts, sv: c * ts + int(r, 0, 5), sm: k * ts + int(r, 0, 5) };
     });

@@ -10,23 +10,13 @@ import { convBackward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 13 });
 import { int, rng, uniform } from "../_util/rng.ts";
 import { checkForwardAndDx } from "../_util/conv_check.ts";
-import { checkTransforms, type TransformVariant } from "../_util/winograd_check.ts";
-
-/** The F(2x2, 3x3) transform kernels as checkTransforms drives them. */
-const F23_KERNELS: TransformVariant = {
-  prefix: "winograd",
-  m: 2,
-  planes: 16,
-  inputScratch: (tilesH, tilesW) => (2 * tilesH + 2) * (2 * tilesW + 10) * 4,
-  outputScratch: 0,
-  tol: 1e-6,
-};
+import { checkTransforms } from "../_util/winograd_check.ts";
 
 forEachBackend("winograd kernels match their references on odd shapes", async (rt) => {
   const r = rng(41);
   for (let t = 0; t < 12; t++) {
     // Plane and row strides: dense on even cases, padded (as the launcher pads them) on odd ones.
-    await checkTransforms(rt, r, randomGeom(r), F23_KERNELS, (T, c, k) => {
+    await checkTransforms(rt, r, randomGeom(r), "f23", 1e-6, (T, c, k) => {
       const ts = t % 2 ? K.planeStride(T) : T;
       return t % 2
         ? { ts, sv: K.planeStride(c * ts), sm: K.planeStride(k * ts) }
