@@ -129,8 +129,12 @@ export function winograd_fused_wgrad(
   const eXi = <usize>oddLines(k2 * tb) << 2;
   const slotBytes = <usize>(16 * kOut * c) << 2;
   const zero = f32x4.splat(0);
-  // The padding rows (channels past c and kOut) are read by the sums: zero once.
-  memory.fill(v, 0, <usize>16 * (vXi + eXi));
+  // The padding rows (channels past c and kOut) feed sums that are never stored; they are zeroed once so
+  // stale scratch (denormals, say) cannot slow those sums down.
+  for (let xi = 0; xi < 16; xi++) {
+    if (c4 > c) memory.fill(v + <usize>xi * vXi + <usize>c * tRow, 0, <usize>(c4 - c) * tRow);
+    if (k2 > kOut) memory.fill(e + <usize>xi * eXi + <usize>kOut * tRow, 0, <usize>(k2 - kOut) * tRow);
+  }
   for (let p = start; p < end; p++) {
     const slot = du + <usize>p * slotBytes;
     const u0 = <i32>(<i64>p * total / parts), u1 = <i32>(<i64>(p + 1) * total / parts);
