@@ -114,6 +114,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const { n, cIn, cOut, outH, outW, groups } = g;
   const rt = runtimeOf("conv2d", x, weight, bias);
   const relu = options.relu ?? false;
+  const grad = needsGrad(x, weight, bias);
   const wu = options.winogradWeights ?? null;
   if (wu) {
     checkFloat("conv2d", "winogradWeights", wu, 3);
@@ -125,21 +126,20 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
         }, expected [16, ${cOut}, ${cIn}] or [36, ${cOut}, ${cIn}] for a one-group convolution`,
       );
     }
-    if (needsGrad(x, weight, bias)) {
+    if (grad) {
       throw rangeError(action, "winogradWeights are for inference (no gradient)");
     }
   }
   const y = out(rt, [n, cOut, outH, outW]);
   const [px, pw, pb, py, pu] = [x.ptr, weight.ptr, bias ? bias.ptr : 0, y.ptr, wu ? wu.ptr : 0];
   const uVariant: K.WinogradVariant = wu && wu.shape[0] === 36 ? "f43" : "f23";
-  const inference = !needsGrad(x, weight, bias);
   launch(
     rt,
     [x, weight, bias, wu],
     [y],
-    () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu, u: pu, uVariant, inference }),
+    () => K.conv2dForward(rt, g, { x: px, w: pw, bias: pb, y: py, relu, u: pu, uVariant, inference: !grad }),
   );
-  if (needsGrad(x, weight, bias)) {
+  if (grad) {
     const s = save(x, weight, relu ? y : null);
     const inputs = bias ? [x, weight, bias] : [x, weight];
     record(
