@@ -38,6 +38,11 @@ export function geom(g: Omit<ConvGeom, "outH" | "outW">): ConvGeom {
 /** Stride 1, dilation 1, one group: the 3x3 kernels' (Winograd, direct) geometry apart from sizes and padding. */
 const UNIT = { kh: 3, kw: 3, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, groups: 1 };
 
+/** A 3x3 stride-1 convolution without padding ("valid") of n images [cIn, h, w] into cOut channels. */
+export function valid3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
+  return geom({ n, cIn, h, w, cOut, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, ...UNIT });
+}
+
 /** A 3x3 stride-1 "same" convolution of n images [cIn, h, w] into cOut channels. */
 export function same3x3(n: number, cIn: number, h: number, w: number, cOut: number): ConvGeom {
   return geom({ n, cIn, h, w, cOut, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, ...UNIT });

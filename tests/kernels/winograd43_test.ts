@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { closeBackends, forEachBackend } from "../_util/backends.ts";
 import { Buf } from "../_util/buffers.ts";
-import { convForward, geom, random3x3, same3x3 } from "../_util/conv_naive.ts";
+import { convForward, random3x3, same3x3, valid3x3 } from "../_util/conv_naive.ts";
 
 /** A random 3x3 stride-1 convolution: odd sizes up to 21 (several 4x4 tiles), asymmetric padding 0-2. */
 const randomGeom = (r: () => number) => random3x3(r, { maxC: 20, maxH: 21 });
@@ -35,24 +35,7 @@ Deno.test("the winograd43 references invert each other: one channel, one tile eq
   const { backend } = await import("../_util/backends.ts");
   const rt = await backend("ref");
   const r = rng(72);
-  const g = geom({
-    n: 1,
-    cIn: 1,
-    h: 6,
-    w: 6,
-    cOut: 1,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 0,
-    padBottom: 0,
-    padLeft: 0,
-    padRight: 0,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-  });
+  const g = valid3x3(1, 1, 6, 6, 1);
   const x = uniform(r, 36), w = uniform(r, 9);
   const X = new Buf(rt, x), W = new Buf(rt, w), U = new Buf(rt, 36), V = new Buf(rt, 36), Y = new Buf(rt, 16);
   REF_KERNELS.winograd43_weight(rt.heap, W.ptr, U.ptr, 1, 1, 0, 1);
